@@ -1,0 +1,240 @@
+"""Command line: ``python -m colorcore train | colorize | evaluate | checkpoints``.
+
+Exit status: 0 on success, 2 on bad input or usage (one line per problem on
+stderr, no traceback), 130 when interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .checkpoints import CheckpointError, list_catalog, load_checkpoint, summary, update_metadata
+from .data import list_images
+from .infer import DEFAULT_WORKING_SIZE, colorize
+from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, encode_png, read_image, write_tiff16
+from .metrics import METRIC_NAMES
+
+USER_ERRORS = (ImageError, CheckpointError, ValueError, FileNotFoundError, FileExistsError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _err(message: str) -> None:
+    print(f"colorcore: error: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- train
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a checkpoint on a folder of colour images")
+    p.add_argument("--data", required=True, help="folder of colour images (searched recursively)")
+    p.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
+    p.add_argument("--recipe", choices=["corrected", "study"], default="corrected",
+                   help="corrected L*/ab pipeline (default) or the student study's recipe")
+    p.add_argument("--loss", choices=["mse", "huber"], help="default: huber (study recipe: mse)")
+    p.add_argument("--train-images", type=int, help="first N images of the seeded training pool (default all)")
+    p.add_argument("--val-images", type=int, help="validation images (default 10%% of the files)")
+    p.add_argument("--test-images", type=int, help="held-out test images (default 10%% of the files)")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--size", type=int, default=128, help="images resized and center-cropped to PX")
+    p.add_argument("--crop", type=int, help="random training crop in px (default: --size)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, help="peak learning rate (default 1e-3; study recipe 1e-2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--group-pattern", help="regex whose first group names an image's group (slide, field); "
+                                           "groups never straddle splits, e.g. '^([^/]+)/' for folders")
+    p.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and at the last)")
+    p.add_argument("--model", default="study_resnet18")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--bf16", default="auto", choices=["auto", "on", "off"],
+                   help="bf16 autocast (auto: on CUDA and CPUs with native bf16)")
+    p.add_argument("--name", default="", help="checkpoint name (default: file stem)")
+    p.add_argument("--description", default="")
+    p.add_argument("--domain", default="", help="e.g. scenes, histology, fluorescence")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args) -> int:
+    from .train import STUDY_RECIPE, TrainConfig, resume_run, train
+
+    values = {k: getattr(args, k) for k in (
+        "data", "out", "recipe", "loss", "train_images", "val_images", "test_images", "epochs", "size",
+        "crop", "batch", "lr", "seed", "group_pattern", "val_every", "model", "device", "bf16", "name",
+        "description", "domain")}
+    preset = STUDY_RECIPE if args.recipe == "study" else {}
+    values = {**preset, **{k: v for k, v in values.items() if v is not None}}
+    cfg = TrainConfig.from_dict(values)
+    try:
+        (resume_run if args.resume else train)(cfg)
+    except KeyboardInterrupt:
+        _err(f"interrupted; continue with the same command plus --resume ({cfg.out})")
+        return 130
+    return 0
+
+
+# ---------------------------------------------------------------- colorize
+def _add_colorize(sub) -> None:
+    p = sub.add_parser("colorize", help="colorize images at full resolution")
+    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, BMP, TIFF 8/16/32-bit, float)")
+    p.add_argument("--checkpoint", required=True, help="catalog name (see `checkpoints`) or file path")
+    p.add_argument("--out", required=True, help="output folder; writes <input stem>.png")
+    p.add_argument("--working-size", type=int, default=DEFAULT_WORKING_SIZE,
+                   help="long side of the image the network sees (default %(default)s)")
+    p.add_argument("--tiff16", action="store_true", help="also write a 16-bit RGB TIFF")
+    p.add_argument("--page", type=int, default=0, help="page of multi-page TIFFs")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
+    p.set_defaults(func=_cmd_colorize)
+
+
+def _output_paths(image: Path, out_dir: Path, tiff16: bool) -> list[Path]:
+    return [out_dir / f"{image.stem}.png"] + ([out_dir / f"{image.stem}.tif"] if tiff16 else [])
+
+
+def _cmd_colorize(args) -> int:
+    if args.working_size < 8:
+        raise ValueError(f"--working-size must be at least 8, got {args.working_size}")
+    ckpt = load_checkpoint(args.checkpoint)
+    out_dir = Path(args.out)
+    inputs = {Path(p).resolve() for p in args.images}
+    claimed: set = set()
+    failures = 0
+    for name in args.images:
+        src = Path(name)
+        try:
+            targets = _output_paths(src, out_dir, args.tiff16)
+            for target in targets:
+                resolved = target.resolve()
+                if resolved in inputs:
+                    raise ValueError(f"output {target} would overwrite an input; choose another --out")
+                if resolved in claimed:
+                    raise ValueError(f"output {target} is also the output of another input with the same name")
+                if target.exists() and not args.overwrite:
+                    raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+            image, info = read_image(src, page=args.page, max_pixels=args.max_pixels)
+            result = colorize(image, ckpt, working_size=args.working_size)
+            atomic_write_bytes(targets[0], encode_png(result.rgb))
+            if args.tiff16:
+                write_tiff16(targets[1], result.rgb.astype("float32") / 255.0)
+            claimed.update(t.resolve() for t in targets)
+            print(f"{src} -> {targets[0]} ({info.width} x {info.height}, {info.dtype}, {info.normalization})")
+        except USER_ERRORS as err:
+            failures += 1
+            _err(str(err) if src.name in str(err) else f"{src}: {err}")
+    return 2 if failures else 0
+
+
+# ---------------------------------------------------------------- evaluate
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="compare checkpoints with the originals of colour images")
+    p.add_argument("--data", required=True, help="folder of colour images (searched recursively)")
+    p.add_argument("--checkpoint", action="append", required=True,
+                   help="catalog name, path, or 'gray' (baseline); repeat for several")
+    p.add_argument("--split", choices=["all", "test", "val"], default="all",
+                   help="only the files of this split as recorded in the first non-gray checkpoint")
+    p.add_argument("--limit", type=int, help="evaluate only the first N files (sorted)")
+    p.add_argument("--working-size", type=int, default=DEFAULT_WORKING_SIZE)
+    p.add_argument("--json", help="write the metrics as JSON to this file")
+    p.add_argument("--store", action="store_true",
+                   help="store the metrics in each checkpoint's metadata under metrics[<split>]")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _split_files(args, checkpoints) -> list[str]:
+    if args.split == "all":
+        return list_images(args.data)
+    recorded = [c for c in checkpoints if c.meta.get("data", {}).get("files")]
+    if not recorded:
+        raise ValueError(f"--split {args.split} needs a checkpoint that records its split")
+    return recorded[0].meta["data"]["files"][args.split]
+
+
+def format_table(results: dict) -> str:
+    """Plain-text table of evaluate results, one row per checkpoint."""
+    cols = list(METRIC_NAMES)
+    width = max([10] + [len(n) for n in results])
+    lines = [f"{'checkpoint':<{width}} " + " ".join(f"{c:>15}" for c in cols)]
+    for name, row in results.items():
+        cells = []
+        for c in cols:
+            v = row[c]
+            cells.append(f"{'-':>15}" if v is None else f"{v:>15d}" if isinstance(v, int) else f"{v:>15.4f}")
+        lines.append(f"{name:<{width}} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def _cmd_evaluate(args) -> int:
+    from .evaluate import evaluate
+
+    checkpoints = [load_checkpoint(c) for c in args.checkpoint]
+    files = _split_files(args, checkpoints)
+    if args.limit:
+        files = files[: args.limit]
+    progress = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+        progress = lambda it: tqdm(it, unit="img")  # noqa: E731
+    results, problems = evaluate(args.data, files, checkpoints, working_size=args.working_size,
+                                 progress=progress)
+    for line in problems:
+        _err(line)
+    print(format_table(results))
+    if args.json:
+        atomic_write_bytes(args.json, (json.dumps(results, indent=2) + "\n").encode())
+    if args.store:
+        for ckpt in checkpoints:
+            if ckpt.name != "gray":
+                metrics = dict(ckpt.meta.get("metrics", {}))
+                metrics[args.split] = {**results[ckpt.name], "data": str(args.data)}
+                update_metadata(args.checkpoint[checkpoints.index(ckpt)], metrics=metrics)
+    return 2 if problems else 0
+
+
+# ---------------------------------------------------------------- checkpoints
+def _add_checkpoints(sub) -> None:
+    p = sub.add_parser("checkpoints", help="list the shipped checkpoints")
+    p.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    p.set_defaults(func=_cmd_checkpoints)
+
+
+def _cmd_checkpoints(args) -> int:
+    rows = [summary(m) for m in list_catalog()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no checkpoints in the catalog")
+        return 0
+    print(f"{'name':<18} {'domain':<13} {'recipe':<10} {'loss':<6} {'train':>6} {'epochs':>6} "
+          f"{'test psnr':>9} {'ab_rmse':>8}  description")
+    for r in rows:
+        psnr_s = f"{r['test_psnr']:.2f}" if r["test_psnr"] is not None else "-"
+        rmse_s = f"{r['test_ab_rmse']:.2f}" if r["test_ab_rmse"] is not None else "-"
+        print(f"{r['name']:<18} {r['domain']:<13} {r['recipe']:<10} {r['loss']:<6} {r['train_images'] or '-':>6} "
+              f"{r['epochs']:>6} {psnr_s:>9} {rmse_s:>8}  {r['description']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="colorcore", description="Colorize grayscale micrographs with CNNs.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as err:
+        _err(str(err))
+        return 2

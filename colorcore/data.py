@@ -1,0 +1,198 @@
+"""Folder datasets: listing, deterministic group-aware splits, in-memory image cache, augmentation.
+
+Splits are drawn once from a seed: test first, then validation, then the rest
+is the training pool in a seeded order.  A training subset of N images is the
+first N of that pool, so with one seed the 12-image set lies inside the
+500-image set.  With a ``group_pattern`` (a regular expression whose first
+group, or whole match, names an image's group: a slide, a field of view, a
+folder) whole groups are assigned to one split, so tiles of one slide never
+straddle two splits.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
+
+
+def list_images(root: str | Path) -> list[str]:
+    """Relative POSIX paths of all image files under ``root`` (recursive, sorted).
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a directory or holds no image files.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a directory")
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise ValueError(f"{root}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
+    return files
+
+
+def file_list_hash(files: list[str]) -> str:
+    """SHA-256 of the sorted file list, to identify a data set or split."""
+    return hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()
+
+
+def group_of(path: str, pattern: str | None) -> str:
+    """Group key of ``path``: its first regex group (or whole match), else the path itself."""
+    if not pattern:
+        return path
+    match = re.search(pattern, path)
+    if match is None:
+        return path
+    return match.group(1) if match.groups() else match.group(0)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A deterministic split of a file list.
+
+    Attributes
+    ----------
+    test, val : list of str
+    pool : list of str
+        All remaining files in seeded order; training subsets are prefixes.
+    """
+
+    test: list
+    val: list
+    pool: list
+
+    def train(self, n: int | None = None) -> list:
+        """The first ``n`` pool files (all if ``n`` is None); nested across ``n``."""
+        if n is None:
+            return list(self.pool)
+        if n < 1 or n > len(self.pool):
+            raise ValueError(f"asked for {n} training images but the training pool holds {len(self.pool)}")
+        return list(self.pool[:n])
+
+
+def split_files(files: list[str], *, seed: int, n_test: int, n_val: int,
+                group_pattern: str | None = None) -> Split:
+    """Split ``files`` into test, validation and a training pool.
+
+    Parameters
+    ----------
+    files : list of str
+    seed : int
+        Decides the whole split.
+    n_test, n_val : int
+        Images wanted in each split; with groups, whole groups are added until
+        at least this many images are in the split.
+    group_pattern : str, optional
+        Regular expression naming each file's group (see :func:`group_of`).
+
+    Raises
+    ------
+    ValueError
+        If the files cannot fill test, validation and at least one training image.
+    """
+    if n_test < 0 or n_val < 0:
+        raise ValueError(f"test and validation sizes must be >= 0, got {n_test} and {n_val}")
+    groups: dict[str, list[str]] = {}
+    for f in sorted(files):
+        groups.setdefault(group_of(f, group_pattern), []).append(f)
+    rng = np.random.default_rng(seed)
+    keys = sorted(groups)
+    order = [keys[i] for i in rng.permutation(len(keys))]
+    test, val, pool = [], [], []
+    for key in order:
+        target = test if len(test) < n_test else val if len(val) < n_val else pool
+        target.extend(groups[key])
+    if not pool:
+        raise ValueError(f"{len(files)} images in {len(groups)} group(s) cannot fill {n_test} test, "
+                         f"{n_val} validation and any training images")
+    pool = [pool[i] for i in rng.permutation(len(pool))]
+    return Split(test=sorted(test), val=sorted(val), pool=pool)
+
+
+def resize_center_crop(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the short side is ``size`` (antialiased), then center-crop to size x size.
+
+    Parameters
+    ----------
+    rgb : np.ndarray, uint8, shape (H, W, 3)
+
+    Returns
+    -------
+    np.ndarray, uint8, shape (size, size, 3)
+    """
+    img = Image.fromarray(rgb)
+    scale = size / min(img.width, img.height)
+    if scale != 1.0:
+        new = (max(size, round(img.width * scale)), max(size, round(img.height * scale)))
+        img = img.resize(new, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS)
+    left, top = (img.width - size) // 2, (img.height - size) // 2
+    return np.asarray(img.crop((left, top, left + size, top + size)))
+
+
+def read_rgb_uint8(path: str | Path) -> np.ndarray:
+    """Read an image as uint8 sRGB (H, W, 3); gray images get three equal channels."""
+    img, _ = read_image(path)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    return to_uint8(img)
+
+
+def load_image_tensor(root: str | Path, files: list[str], size: int, progress=None
+                      ) -> tuple[torch.Tensor, list[str]]:
+    """Decode ``files`` once into a uint8 tensor (N, 3, size, size) kept in memory.
+
+    Returns the tensor and the files that could not be read (skipped, with
+    their reasons), so one bad file does not stop a training run.
+    """
+    root = Path(root)
+    out = torch.empty((len(files), 3, size, size), dtype=torch.uint8)
+    bad, n = [], 0
+    for f in (progress(files) if progress else files):
+        try:
+            arr = resize_center_crop(read_rgb_uint8(root / f), size)
+        except ImageError as err:
+            bad.append(str(err))
+            continue
+        out[n] = torch.from_numpy(np.array(arr)).permute(2, 0, 1)
+        n += 1
+    return out[:n], bad
+
+
+def augment_batch(batch: torch.Tensor, crop: int, generator: torch.Generator) -> torch.Tensor:
+    """Random crop to ``crop`` x ``crop`` and random horizontal flip, per image.
+
+    Parameters
+    ----------
+    batch : torch.Tensor, shape (N, C, S, S)
+    crop : int, <= S
+    generator : torch.Generator
+        Source of randomness, so epochs are reproducible.
+    """
+    n, _, h, w = batch.shape
+    if crop > min(h, w):
+        raise ValueError(f"crop {crop} is larger than the cached images ({h} x {w})")
+    tops = torch.randint(0, h - crop + 1, (n,), generator=generator).tolist()
+    lefts = torch.randint(0, w - crop + 1, (n,), generator=generator).tolist()
+    flips = (torch.rand(n, generator=generator) < 0.5).tolist()
+    crops = []
+    for img, top, left, flip in zip(batch, tops, lefts, flips):
+        img = img[:, top:top + crop, left:left + crop]
+        crops.append(img.flip(-1) if flip else img)
+    return torch.stack(crops)
+
+
+def resize_to_multiple(t: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Antialiased resize of (N, C, H, W) float tensor to (height, width)."""
+    if t.shape[-2:] == (height, width):
+        return t
+    return F.interpolate(t, size=(height, width), mode="bilinear", align_corners=False, antialias=True)

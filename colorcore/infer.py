@@ -1,0 +1,146 @@
+"""Colorize an image of any size: full-resolution L*, network at a working size, a*b* upsampled.
+
+The network sees an aspect-preserving downscale of the image (long side at
+most ``working_size``, both sides rounded to a multiple of 8: no square
+stretch, no letterbox).  Its a*b* are upsampled bilinearly to the input's exact
+size and combined with the input's own full-resolution L*, row band by row
+band, so memory grows with the image (a few bytes a pixel) and never with
+full-resolution network activations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .checkpoints import Checkpoint
+from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb, out_of_gamut_fraction
+from .models import SIZE_MULTIPLE
+
+#: Default long side of the image the network sees.
+DEFAULT_WORKING_SIZE = 512
+#: Pixels per band when combining full-resolution L* with upsampled a*b*.
+BAND_PIXELS = 1 << 21
+
+
+@dataclass
+class ColorizeResult:
+    """Output of :func:`colorize`.
+
+    Attributes
+    ----------
+    rgb : np.ndarray, uint8, shape (H, W, 3)
+        Colorized sRGB at the input's exact size.
+    working_shape : tuple of int
+        (height, width) the network ran at.
+    out_of_gamut : float
+        Fraction of pixels whose Lab colour was outside sRGB and got clipped.
+    """
+
+    rgb: np.ndarray
+    working_shape: tuple
+    out_of_gamut: float
+
+
+def working_shape(height: int, width: int, working_size: int | None = DEFAULT_WORKING_SIZE) -> tuple[int, int]:
+    """Network input size for an image: aspect kept, long side <= working_size, multiples of 8.
+
+    Images smaller than ``working_size`` are not enlarged (only rounded to a
+    multiple of 8); ``working_size=None`` keeps the full size (rounded).
+    """
+    scale = 1.0 if working_size is None else min(1.0, working_size / max(height, width))
+
+    def fit(side: int) -> int:
+        return max(SIZE_MULTIPLE, int(round(side * scale / SIZE_MULTIPLE)) * SIZE_MULTIPLE)
+
+    return fit(height), fit(width)
+
+
+def _to_chw(image: np.ndarray) -> torch.Tensor:
+    """(H, W) or (H, W, 3) float [0, 1] -> (1, C, H, W) float32 tensor (no copy for float32)."""
+    t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
+    return t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+
+
+def _encode(t: torch.Tensor, recipe: str) -> tuple[torch.Tensor, torch.Tensor]:
+    return encode_gray_input(t, recipe) if t.shape[1] == 1 else encode_input(t, recipe)
+
+
+def check_image(image: np.ndarray) -> None:
+    """Raise ``ValueError`` unless ``image`` is float (H, W) or (H, W, 3) in [0, 1]."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 3)):
+        raise ValueError(f"image must have shape (H, W) or (H, W, 3), got {image.shape}")
+    if not np.issubdtype(image.dtype, np.floating):
+        raise ValueError(f"image must be float in [0, 1] (use colorcore.read_image), got {image.dtype}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image has no pixels: shape {image.shape}")
+
+
+@torch.inference_mode()
+def predict_ab(checkpoint: Checkpoint, image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """a*b* (1, 2, h, w) in Lab units predicted for ``image`` resized to ``shape``."""
+    t = _to_chw(image)
+    small = F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    net_in, _ = _encode(small, checkpoint.recipe)
+    net_in = net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last)
+    return decode_ab(checkpoint.model(net_in).float().cpu(), checkpoint.recipe)
+
+
+def _bilinear_axis(n_out: int, n_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Source indices and weights of align_corners=False bilinear resampling along one axis."""
+    pos = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp(0, n_in - 1)
+    i0 = pos.floor().long()
+    i1 = (i0 + 1).clamp(max=n_in - 1)
+    return i0, i1, (pos - i0).float()
+
+
+def _upsample_band(ab: torch.Tensor, rows: tuple, cols: tuple) -> torch.Tensor:
+    """Bilinear a*b* (2, h, w) -> the band of full-resolution rows described by ``rows``."""
+    r0, r1, wr = rows
+    c0, c1, wc = cols
+    top = ab[:, r0][:, :, c0] * (1 - wc) + ab[:, r0][:, :, c1] * wc
+    bottom = ab[:, r1][:, :, c0] * (1 - wc) + ab[:, r1][:, :, c1] * wc
+    return top * (1 - wr)[None, :, None] + bottom * wr[None, :, None]
+
+
+def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | None = DEFAULT_WORKING_SIZE
+             ) -> ColorizeResult:
+    """Colorize a gray (or colour, reduced to L*) image at its full resolution.
+
+    Parameters
+    ----------
+    image : np.ndarray, float, shape (H, W) or (H, W, 3)
+        Intensities in [0, 1], as returned by :func:`colorcore.read_image`.
+    checkpoint : Checkpoint
+        From :func:`colorcore.load_checkpoint`; not modified.
+    working_size : int or None, default 512
+        Long side of the network's input; None runs at full size (costly).
+
+    Returns
+    -------
+    ColorizeResult
+        ``rgb`` has exactly the input's height and width.
+    """
+    check_image(image)
+    height, width = image.shape[:2]
+    shape = working_shape(height, width, working_size)
+    ab_small = predict_ab(checkpoint, image, shape)[0]
+    col_index = _bilinear_axis(width, shape[1])
+    row_index = _bilinear_axis(height, shape[0])
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    band = max(1, BAND_PIXELS // width)
+    clipped = 0.0
+    full = _to_chw(image)
+    for top in range(0, height, band):
+        bottom = min(height, top + band)
+        _, lightness = _encode(full[:, :, top:bottom], checkpoint.recipe)
+        rows = tuple(t[top:bottom] for t in row_index)
+        lab = torch.cat([lightness[0], _upsample_band(ab_small, rows, col_index)], dim=0)
+        clipped += out_of_gamut_fraction(lab) * (bottom - top)
+        out[top:bottom] = (lab_to_rgb(lab).permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
+    return ColorizeResult(rgb=out, working_shape=shape, out_of_gamut=clipped / height)
+
