@@ -222,10 +222,32 @@ def _cmd_checkpoints(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- analyze
+def _add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="dataset analysis of a folder of images (sizes, gray, duplicates, colours)")
+    p.add_argument("--data", required=True, help="folder of images (searched recursively)")
+    p.add_argument("--json", help="write the full statistics as JSON to this file")
+    p.add_argument("--max-images", type=int, default=2000,
+                   help="analyse a seeded sample of this many images when there are more (default %(default)s)")
+    p.set_defaults(func=_cmd_analyze)
+
+
+def _cmd_analyze(args) -> int:
+    from .analysis import folder_stats, summary_lines
+
+    stats = folder_stats(args.data, max_images=args.max_images)
+    print(f"{args.data}:")
+    for line in summary_lines(stats):
+        print(f"  {line}")
+    if args.json:
+        atomic_write_bytes(args.json, (json.dumps(stats, indent=2) + "\n").encode())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="colorcore", description="Colorize grayscale micrographs with CNNs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints):
+    for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints, _add_analyze):
         add(sub)
     return parser
 

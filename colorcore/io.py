@@ -422,5 +422,6 @@ def write_png(path: str | os.PathLike, rgb: np.ndarray) -> None:
 
 def write_tiff16(path: str | os.PathLike, rgb: np.ndarray) -> None:
     """Write float [0, 1] RGB as a 16-bit RGB TIFF atomically."""
-    data = (np.clip(rgb, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-    _atomic_write(Path(path), lambda fh: tifffile.imwrite(fh, data, photometric="rgb"))
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, (np.clip(rgb, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16), photometric="rgb")
+    atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,185 @@
+"""Streamlit caches and the widgets the explorer's pages share.
+
+This is the only module besides the pages that imports Streamlit; the
+computation lives in :mod:`colorcore.app_support`, :mod:`colorcore.figures`
+and :mod:`colorcore.analysis`.
+
+Caching:
+
+* each checkpoint is loaded once per server process (``st.cache_resource``),
+  keyed by its catalog name and file version, and never mutated;
+* decoded uploads and colorized results are cached per (content hash,
+  checkpoint, working size) with ``st.cache_data`` bounded by entries and bytes;
+* folder statistics are cached with a small ``max_entries``.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from colorcore import app_support as sup
+from colorcore.checkpoints import GRAY_BASELINE, Checkpoint, load_checkpoint
+from colorcore.io import IMAGE_SUFFIXES, ImageError
+
+UPLOAD_TYPES = sorted({s.lstrip(".") for s in IMAGE_SUFFIXES})
+
+
+# ---------------------------------------------------------------------------
+# caches
+
+
+@st.cache_resource(max_entries=12, show_spinner="Loading checkpoint...")
+def _checkpoint(name: str, stamp: str) -> Checkpoint:
+    return load_checkpoint(name, catalog_only=True)
+
+
+def checkpoint(name: str) -> Checkpoint:
+    """The loaded catalog checkpoint ``name`` (or ``gray``), shared by all sessions; do not modify."""
+    return _checkpoint(name, sup.checkpoint_stamp(name))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _catalog(stamps: tuple, folder: str) -> sup.Catalog:
+    return sup.read_catalog()
+
+
+def catalog() -> sup.Catalog:
+    """Readable catalog headers (re-read when a checkpoint file changes)."""
+    from colorcore.checkpoints import catalog_dir
+    return _catalog(sup.catalog_stamps(), str(catalog_dir()))
+
+
+@st.cache_data(max_entries=16, max_size="1GB", show_spinner=False)
+def _decode(digest: str, name: str, _data: bytes) -> sup.LoadedImage:
+    return sup.load_image(name, _data)
+
+
+def load_upload(name: str, data: bytes) -> sup.LoadedImage:
+    """Decode an upload (cached by content); raises :class:`colorcore.io.ImageError`."""
+    return _decode(sup.content_hash(data), sup.sanitize_filename(name, default="upload"), data)
+
+
+@st.cache_data(max_entries=64, max_size="1GB", show_spinner=False)
+def _colorize(digest: str, name: str, stamp: str, working_size: int | None, _image) -> sup.Colorized:
+    return sup.run_colorize(_image, checkpoint(name), working_size)
+
+
+def colorized(loaded: sup.LoadedImage, name: str, working_size: int | None) -> sup.Colorized:
+    """``loaded`` colorized by checkpoint ``name``, cached per (content, checkpoint, working size)."""
+    return _colorize(loaded.digest, name, sup.checkpoint_stamp(name), working_size, loaded.image)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def folder_stats(root: str, relative: str, max_images: int) -> dict:
+    """:func:`colorcore.analysis.folder_stats` of a folder listed under the data root (cached).
+
+    Raises
+    ------
+    ValueError
+        If ``relative`` is not one of :func:`colorcore.analysis.list_data_folders` or leaves ``root``.
+    """
+    from colorcore import analysis
+    if relative not in analysis.list_data_folders(root):
+        raise ValueError(f"{relative!r} is not one of the data folders under {root}")
+    return analysis.folder_stats(analysis.resolve_data_folder(root, relative), max_images=max_images)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _checkpoint_data_stats(name: str, stamp: str) -> dict:
+    from colorcore import analysis
+    from colorcore.checkpoints import read_metadata
+    return analysis.checkpoint_data_stats(read_metadata(name, catalog_only=True))
+
+
+def checkpoint_data_stats(name: str) -> dict:
+    """:func:`colorcore.analysis.checkpoint_data_stats` of a catalog checkpoint (cached)."""
+    return _checkpoint_data_stats(name, sup.checkpoint_stamp(name))
+
+
+# ---------------------------------------------------------------------------
+# shared widgets
+
+
+def require_catalog() -> sup.Catalog:
+    """The catalog; stops the page with a note when it holds no readable checkpoint."""
+    cat = catalog()
+    for problem in cat.problems:
+        st.warning(f"Skipped an unreadable checkpoint: {problem}")
+    if not cat.metas:
+        st.info("The checkpoint catalog is empty: train a model (`python -m colorcore train ...`) "
+                "into `checkpoints/` or point `COLORCORE_CHECKPOINTS` at a catalog folder.")
+        st.stop()
+    return cat
+
+
+def checkpoint_picker(cat: sup.Catalog, key: str, label: str = "Checkpoint") -> str:
+    """Domain choice (when there are several) and a checkpoint select box with descriptive labels."""
+    groups = sup.group_by_domain(cat.metas)
+    domains = list(groups)
+    domain = domains[0]
+    if len(domains) > 1:
+        st.session_state.setdefault(f"{key}_domain", domain)
+        domain = st.radio("Domain", domains, horizontal=True, key=f"{key}_domain")
+    options = groups[domain]
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = sup.preferred_checkpoint({n: cat.metas[n] for n in options})
+    name = st.selectbox(label, options, key=key, format_func=lambda n: sup.checkpoint_label(cat.metas[n]))
+    desc = cat.metas[name].get("description")
+    if desc:
+        st.caption(desc)
+    return name
+
+
+def working_size_picker(key: str) -> int:
+    """Long side of the image the network sees."""
+    st.session_state.setdefault(key, 512)
+    return st.select_slider("Working size (long side the network sees, px)", sup.WORKING_SIZES, key=key,
+                            help="The output always has the input's full size; larger working sizes "
+                                 "give finer colour detail and take longer.")
+
+
+def image_inputs(prefix: str, *, multiple: bool) -> list[tuple[str, bytes]]:
+    """File uploader plus a picker of the shipped examples; returns ``(name, bytes)`` items."""
+    uploads = st.file_uploader(
+        "Upload image(s)" if multiple else "Upload an image", type=UPLOAD_TYPES,
+        accept_multiple_files=multiple, key=f"{prefix}.upload",
+        help="PNG, JPEG, TIFF (8/16-bit integer or float), BMP, GIF or WebP. A colour image is used as "
+             "ground truth: its grayscale version is colorized and compared with it.")
+    samples = sup.list_samples()
+    example = None
+    if samples:
+        st.session_state.setdefault(f"{prefix}.example", "(none)")
+        choice = st.selectbox("...or a shipped example (used when nothing is uploaded)", ["(none)", *samples],
+                              key=f"{prefix}.example")
+        example = None if choice == "(none)" else choice
+    try:
+        return sup.gather_inputs(uploads, example)
+    except ImageError as err:
+        st.error(str(err))
+        return []
+
+
+def load_or_report(name: str, data: bytes) -> sup.LoadedImage | None:
+    """Decode one input; shows an ``st.error`` naming the file and returns None if it cannot be used."""
+    try:
+        with st.spinner(f"Reading {sup.sanitize_filename(name, default='upload')}..."):
+            return load_upload(name, data)
+    except ImageError as err:
+        st.error(f"Cannot use {sup.sanitize_filename(name, default='upload')}: {err}")
+    except (MemoryError, OSError) as err:
+        st.error(f"Cannot use {sup.sanitize_filename(name, default='upload')}: {type(err).__name__}: {err}")
+    return None
+
+
+def colorize_or_report(loaded: sup.LoadedImage, name: str, working_size: int) -> sup.Colorized | None:
+    """Colorize with a spinner; shows an ``st.error`` naming the file and checkpoint on failure."""
+    try:
+        with st.spinner(f"Colorizing {loaded.name} with {name}..."):
+            return colorized(loaded, name, working_size)
+    except (ValueError, RuntimeError, MemoryError) as err:
+        st.error(f"{loaded.name}: colorizing with {name} failed ({type(err).__name__}: {err})")
+        return None
+
+
+__all__ = ["GRAY_BASELINE", "checkpoint", "catalog", "load_upload", "colorized", "folder_stats",
+           "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
+           "image_inputs", "load_or_report", "colorize_or_report"]

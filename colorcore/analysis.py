@@ -1,0 +1,503 @@
+"""Dataset analysis: what a folder of images holds before it is used for training.
+
+:func:`folder_stats` reads every image of a folder (or a seeded sample of at
+most ``max_images``) and reports what matters for colorization training:
+
+* readability (with each failure's reason), image sizes, tiny images;
+* gray versus colour storage, and colour-stored images that are nearly gray;
+* exact duplicates (same file bytes or same decoded pixels) and near
+  duplicates (perceptual hash, see below);
+* the a*b* histogram (:func:`colorcore.metrics.ab_histogram`), a hue histogram
+  of the coloured pixels and a chroma histogram.
+
+Colour statistics and hashes are computed on a copy downscaled (box filter) so
+that its long side is at most ``ANALYSIS_PX``; sizes and exact-duplicate checks
+use the full image.  Gray images count in the a*b* and chroma histograms (at
+a* = b* = 0, as they do in a checkpoint's training histogram) but never in the
+hue histogram, which only counts pixels with chroma above ``HUE_MIN_CHROMA``.
+
+Near duplicates: a 64-bit difference hash of the L* image (L* box-resized to
+9 x 8, one bit per horizontal neighbour pair: left brighter than right).  Two
+images are near duplicates when their hashes differ in at most
+``NEAR_DUPLICATE_BITS`` bits and their mean L* differs by at most
+``NEAR_DUPLICATE_MEAN_L`` (so that two featureless images of different
+brightness are not matched).  Groups are formed by single linkage; each
+exact-duplicate group takes part through its first file only.
+
+Checkpoints store only their training a*b* histogram; :func:`checkpoint_data_stats`
+derives hue and chroma histograms from it (:func:`hue_chroma_from_ab_hist`)
+so the dataset page can show a checkpoint's training data next to a folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import numpy as np
+from PIL import Image
+
+from .data import list_images
+from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
+from .metrics import ab_histogram, chroma_hue, lab_of, merge_histograms
+
+#: Environment variable naming the root folder offered by the app's dataset page.
+DATA_ROOT_ENV = "COLORCORE_DATA_ROOT"
+#: Deepest sub-folder level listed by :func:`list_data_folders`.
+MAX_FOLDER_DEPTH = 2
+#: Long side (px) of the downscaled copy used for colour statistics and hashes.
+ANALYSIS_PX = 256
+#: Pixels with chroma (Lab units) at or below this are left out of the hue histogram.
+HUE_MIN_CHROMA = 10.0
+#: Default bins of the hue histogram (over 0-360 degrees).
+HUE_BINS = 36
+#: Default bins of the chroma histogram; chroma above ``CHROMA_MAX`` counts in the last bin.
+CHROMA_BINS = 30
+CHROMA_MAX = 150.0
+#: Largest Hamming distance (of 64 bits) between difference hashes of near duplicates.
+NEAR_DUPLICATE_BITS = 6
+#: Largest difference of mean L* between near duplicates.
+NEAR_DUPLICATE_MEAN_L = 8.0
+
+
+def data_root() -> Path | None:
+    """The root folder offered by the app's dataset page.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``$COLORCORE_DATA_ROOT`` if that variable is set and not empty (the path
+        is returned even if it does not exist, so the page can say so); else the
+        ``shared/data`` folder beside the repository if it exists; else None.
+    """
+    configured = os.environ.get(DATA_ROOT_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return default if default.is_dir() else None
+
+
+def _root_dir(root: str | os.PathLike) -> Path:
+    path = Path(root)
+    if not path.is_dir():
+        raise ValueError(f"{path}: not a directory")
+    return path
+
+
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def list_data_folders(root: str | os.PathLike) -> list[str]:
+    """Sub-folders of ``root``, up to two levels deep, that hold image files.
+
+    A folder is listed when an image file lies in it or anywhere below it (as
+    :func:`colorcore.data.list_images` would find).  Hidden folders (name
+    starting with ``.``) are skipped and symbolic links to folders are not
+    followed; ``root`` itself is not listed.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Folder to search.
+
+    Returns
+    -------
+    list of str
+        Sorted relative POSIX paths, e.g. ``["micrographs", "micrographs/blood_bccd"]``.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a directory.
+    """
+    root = _root_dir(root)
+    found: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        parts = Path(dirpath).relative_to(root).parts
+        if parts and any(_is_image_name(f) for f in filenames):
+            for depth in range(1, min(MAX_FOLDER_DEPTH, len(parts)) + 1):
+                found.add("/".join(parts[:depth]))
+    return sorted(found)
+
+
+def _check_relative(relative: str, what: str) -> PurePosixPath:
+    if not isinstance(relative, str):
+        raise ValueError(f"{what} must be a string, got {type(relative).__name__}")
+    if "\x00" in relative:
+        raise ValueError(f"{what} {relative!r} contains a NUL character")
+    posix = PurePosixPath(relative)
+    if posix.is_absolute() or PureWindowsPath(relative).anchor:
+        raise ValueError(f"{what} {relative!r} is absolute; give a path relative to the data root")
+    if ".." in posix.parts or ".." in PureWindowsPath(relative).parts:
+        raise ValueError(f"{what} {relative!r} contains '..'; it must stay inside the data root")
+    return posix
+
+
+def resolve_data_folder(root: str | os.PathLike, relative: str) -> Path:
+    """Join ``relative`` to ``root`` safely.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The data root folder.
+    relative : str
+        A folder inside ``root`` as a relative POSIX path (e.g. from
+        :func:`list_data_folders`); ``""`` or ``"."`` is the root itself.
+
+    Returns
+    -------
+    pathlib.Path
+        The resolved (absolute, symlink-free) folder.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a directory, ``relative`` is absolute, contains
+        ``..``, leads outside ``root`` through a symbolic link, or is not a
+        folder.
+    """
+    base = _root_dir(root).resolve()
+    posix = _check_relative(relative, "folder")
+    target = (base / posix).resolve()
+    if not target.is_relative_to(base):
+        raise ValueError(f"folder {relative!r} leads outside the data root {base} (symbolic link)")
+    if not target.is_dir():
+        raise ValueError(f"folder {relative!r} is not a folder inside {base}")
+    return target
+
+
+def _hue_chroma_counts(chroma: np.ndarray, hue: np.ndarray, weights: np.ndarray | None,
+                       hue_bins: int, chroma_bins: int) -> tuple[dict, dict]:
+    """Hue histogram of entries with chroma > ``HUE_MIN_CHROMA`` and chroma histogram of all."""
+    hue_edges = np.linspace(0.0, 360.0, hue_bins + 1)
+    chroma_edges = np.linspace(0.0, CHROMA_MAX, chroma_bins + 1)
+    vivid = chroma > HUE_MIN_CHROMA
+    hue_counts, _ = np.histogram(hue[vivid], bins=hue_edges,
+                                 weights=None if weights is None else weights[vivid])
+    chroma_counts, _ = np.histogram(np.minimum(chroma, CHROMA_MAX), bins=chroma_edges, weights=weights)
+    return ({"edges": hue_edges.round(4).tolist(), "counts": np.rint(hue_counts).astype(np.int64).tolist()},
+            {"edges": chroma_edges.round(4).tolist(),
+             "counts": np.rint(chroma_counts).astype(np.int64).tolist()})
+
+
+def _check_int(value, name: str, minimum: int) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def hue_chroma_from_ab_hist(ab_hist: dict, *, hue_bins: int = HUE_BINS,
+                            chroma_bins: int = CHROMA_BINS) -> tuple[dict, dict]:
+    """Hue and chroma histograms derived from a 2-D a*b* histogram.
+
+    Each a*b* bin contributes its count at its centre's hue and chroma; the
+    hue histogram counts only bins whose centre chroma exceeds
+    ``HUE_MIN_CHROMA``, like :func:`folder_stats` does with pixels.  Bins are
+    5 Lab units wide for the default a*b* histogram, so the result is a
+    coarser version of what the pixels would give.
+
+    Parameters
+    ----------
+    ab_hist : dict
+        ``{"edges": n + 1 floats, "counts": n x n nested list}`` with
+        ``counts[i][j]`` for a* bin i and b* bin j, as made by
+        :func:`colorcore.metrics.ab_histogram`.
+    hue_bins : int, default 36
+        Bins over 0-360 degrees.
+    chroma_bins : int, default 30
+        Bins over chroma 0 to ``CHROMA_MAX`` (higher chroma counts in the last bin).
+
+    Returns
+    -------
+    hue_hist, chroma_hist : dict
+        ``{"edges": list of floats, "counts": list of ints}`` each.
+
+    Raises
+    ------
+    ValueError
+        If ``ab_hist`` lacks edges or counts, or their shapes do not match.
+    """
+    _check_int(hue_bins, "hue_bins", 1)
+    _check_int(chroma_bins, "chroma_bins", 1)
+    if not isinstance(ab_hist, dict) or "edges" not in ab_hist or "counts" not in ab_hist:
+        raise ValueError("ab_hist must be a dict with 'edges' and 'counts'")
+    edges = np.asarray(ab_hist["edges"], dtype=np.float64)
+    counts = np.asarray(ab_hist["counts"], dtype=np.float64)
+    n = edges.size - 1
+    if edges.ndim != 1 or n < 1 or counts.shape != (n, n):
+        raise ValueError(f"ab_hist counts must be {max(n, 0)} x {max(n, 0)} for {edges.size} edges, "
+                         f"got shape {counts.shape}")
+    centres = (edges[:-1] + edges[1:]) / 2.0
+    a, b = np.meshgrid(centres, centres, indexing="ij")
+    chroma, hue = chroma_hue(np.stack([np.zeros_like(a), a, b], axis=-1))
+    return _hue_chroma_counts(chroma.ravel(), hue.ravel(), counts.ravel(), hue_bins, chroma_bins)
+
+
+def checkpoint_data_stats(meta: dict) -> dict:
+    """What a checkpoint's metadata says about its training data.
+
+    Parameters
+    ----------
+    meta : dict
+        Checkpoint metadata (:func:`colorcore.checkpoints.read_metadata`).
+
+    Returns
+    -------
+    dict
+        ``root``, ``n_files``, ``manifest_sha256``, ``split`` (test/val/train/pool
+        counts), ``ab_hist`` (the stored training a*b* histogram), ``hue_hist``
+        and ``chroma_hist`` (derived with :func:`hue_chroma_from_ab_hist`) and
+        ``n_train_pixels``.  Fields missing from the metadata are None.
+
+    Raises
+    ------
+    ValueError
+        If ``meta`` is not a dict, or its a*b* histogram is malformed.
+    """
+    if not isinstance(meta, dict):
+        raise ValueError(f"checkpoint metadata must be a dict, got {type(meta).__name__}")
+    data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    ab_hist = meta.get("train_ab_hist") if isinstance(meta.get("train_ab_hist"), dict) else None
+    hue_hist = chroma_hist = None
+    if ab_hist is not None:
+        hue_hist, chroma_hist = hue_chroma_from_ab_hist(ab_hist)
+    return {"root": data.get("root"), "n_files": data.get("n_files"),
+            "manifest_sha256": data.get("manifest_sha256"),
+            "split": data.get("split") if isinstance(data.get("split"), dict) else None,
+            "ab_hist": ab_hist, "hue_hist": hue_hist, "chroma_hist": chroma_hist,
+            "n_train_pixels": ab_hist.get("n") if ab_hist is not None else None}
+
+
+def _downscale(image: np.ndarray) -> np.ndarray:
+    """uint8 RGB (h, w, 3) copy with long side <= ``ANALYSIS_PX`` (box filter)."""
+    rgb = to_uint8(image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2))
+    height, width = rgb.shape[:2]
+    scale = ANALYSIS_PX / max(height, width)
+    if scale >= 1.0:
+        return rgb
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.array(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+
+
+def _difference_hash(lightness: np.ndarray) -> np.ndarray:
+    """64 bools: L* box-resized to 9 x 8, left neighbour brighter than right."""
+    small = np.asarray(Image.fromarray(lightness.astype(np.float32)).resize(
+        (9, 8), Image.Resampling.BOX))
+    return (small[:, :-1] > small[:, 1:]).ravel()
+
+
+def _groups(n: int, pairs) -> list[list[int]]:
+    """Connected components (size > 1) of ``n`` items linked by ``pairs``."""
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        ri, rj = find(int(i)), find(int(j))
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        members.setdefault(find(i), []).append(i)
+    return sorted((sorted(m) for m in members.values() if len(m) > 1), key=lambda m: m[0])
+
+
+def _same_key_pairs(keys: list) -> list[tuple[int, int]]:
+    """Pairs (first index, other index) of entries sharing a key (None keys ignored)."""
+    first: dict = {}
+    pairs = []
+    for i, key in enumerate(keys):
+        if key is None:
+            continue
+        if key in first:
+            pairs.append((first[key], i))
+        else:
+            first[key] = i
+    return pairs
+
+
+def _check_files(files) -> list[str]:
+    if isinstance(files, (str, bytes)) or not hasattr(files, "__iter__"):
+        raise ValueError(f"files must be a list of relative paths, got {type(files).__name__}")
+    files = list(files)
+    if not files:
+        raise ValueError("files is empty: nothing to analyse")
+    for f in files:
+        _check_relative(f, "file")
+    return files
+
+
+def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max_images: int = 2000,
+                 tiny_px: int = 32, near_gray_chroma: float = 4.0, seed: int = 0) -> dict:
+    """Analyse the images of a folder for colorization training.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Data folder.
+    files : list of str, optional
+        Relative paths under ``root`` to analyse; default: all images
+        (:func:`colorcore.data.list_images`).
+    max_images : int, default 2000
+        With more files, a seeded random sample of this many is analysed
+        (in file order).
+    tiny_px : int, default 32
+        Images whose shorter side is below this are listed as tiny.
+    near_gray_chroma : float, default 4.0
+        Colour-stored images whose mean chroma (Lab units, on the downscaled
+        copy) is below this are listed as near gray.
+    seed : int, default 0
+        Seed of the sample.
+
+    Returns
+    -------
+    dict
+        JSON-able; file lists hold relative paths, duplicate groups are
+        sorted lists of files.
+
+        ``n_files``, ``n_analysed``, ``sampled``, ``n_readable``
+            Counts; ``sampled`` is True when only ``n_analysed`` of
+            ``n_files`` were read.
+        ``unreadable``
+            ``[{"file", "reason"}]``.
+        ``sizes``
+            ``{"widths": [...], "heights": [...]}`` of the readable images.
+        ``tiny``
+            Files with shorter side < ``tiny_px``.
+        ``n_color``, ``n_gray``
+            Readable images stored in colour / as gray (RGB files with three
+            identical channels count as gray).
+        ``near_gray``
+            Colour-stored files with mean chroma < ``near_gray_chroma``.
+        ``exact_duplicates``
+            Groups with the same file bytes or the same decoded pixels.
+        ``near_duplicates``
+            Groups by perceptual hash (module docstring), exact duplicates excluded.
+        ``ab_hist``
+            ``{"edges", "counts", "n"}`` from :func:`colorcore.metrics.ab_histogram`.
+        ``hue_hist``, ``chroma_hist``
+            ``{"edges", "counts"}``: 36 hue bins in degrees over pixels with
+            chroma > ``HUE_MIN_CHROMA``; chroma over all pixels.
+        ``settings``
+            The thresholds used.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a directory or holds no images, ``files`` is empty
+        or holds absolute or ``..`` paths, or a parameter is out of range.
+    """
+    root = _root_dir(root)
+    files = list_images(root) if files is None else _check_files(files)
+    _check_int(max_images, "max_images", 1)
+    _check_int(tiny_px, "tiny_px", 1)
+    _check_int(seed, "seed", 0)
+    if (not isinstance(near_gray_chroma, (int, float, np.number)) or isinstance(near_gray_chroma, bool)
+            or not np.isfinite(near_gray_chroma) or near_gray_chroma < 0):
+        raise ValueError(f"near_gray_chroma must be a finite number >= 0, got {near_gray_chroma!r}")
+
+    sampled = len(files) > max_images
+    if sampled:
+        picks = np.random.default_rng(seed).choice(len(files), size=max_images, replace=False)
+        analysed = [files[i] for i in sorted(picks)]
+    else:
+        analysed = list(files)
+
+    unreadable, tiny, near_gray = [], [], []
+    widths, heights = [], []
+    n_color = n_gray = 0
+    byte_keys: list = [None] * len(analysed)
+    pixel_keys: list = [None] * len(analysed)
+    readable: list[int] = []
+    hashes, mean_l = [], []
+    ab_total = ab_histogram(np.zeros((0, 3), np.float32))
+    hue_hist, chroma_hist = _hue_chroma_counts(np.zeros(0), np.zeros(0), None, HUE_BINS, CHROMA_BINS)
+    hue_counts, chroma_counts = np.array(hue_hist["counts"]), np.array(chroma_hist["counts"])
+
+    for index, rel in enumerate(analysed):
+        try:
+            data = (root / rel).read_bytes()
+        except OSError as err:
+            unreadable.append({"file": rel, "reason": f"{rel}: cannot read file ({err.strerror or err})"})
+            continue
+        byte_keys[index] = hashlib.sha256(data).hexdigest()
+        try:
+            image, info = read_image(data, name=rel)
+        except ImageError as err:
+            unreadable.append({"file": rel, "reason": str(err)})
+            continue
+        readable.append(index)
+        pixel_keys[index] = hashlib.sha256(repr(image.shape).encode() + image.tobytes()).hexdigest()
+        widths.append(info.width)
+        heights.append(info.height)
+        if min(info.width, info.height) < tiny_px:
+            tiny.append(rel)
+        lab = lab_of(_downscale(image))
+        chroma, hue = chroma_hue(lab)
+        if info.channels == 1:
+            n_gray += 1
+        else:
+            n_color += 1
+            if float(chroma.mean()) < near_gray_chroma:
+                near_gray.append(rel)
+        ab_total = merge_histograms([ab_total, ab_histogram(lab)])
+        image_hue, image_chroma = _hue_chroma_counts(chroma.ravel(), hue.ravel(), None, HUE_BINS, CHROMA_BINS)
+        hue_counts += image_hue["counts"]
+        chroma_counts += image_chroma["counts"]
+        hashes.append(_difference_hash(lab[..., 0]))
+        mean_l.append(float(lab[..., 0].mean()))
+
+    exact = _groups(len(analysed), _same_key_pairs(byte_keys) + _same_key_pairs(pixel_keys))
+    non_first = {i for group in exact for i in group[1:]}
+    reps = [k for k, index in enumerate(readable) if index not in non_first]
+    near: list[list[int]] = []
+    if len(reps) > 1:
+        bits = np.array([hashes[k] for k in reps], dtype=np.float32)
+        distance = bits @ (1.0 - bits).T + (1.0 - bits) @ bits.T
+        lightness = np.array([mean_l[k] for k in reps])
+        close = (distance <= NEAR_DUPLICATE_BITS) & (
+            np.abs(lightness[:, None] - lightness[None, :]) <= NEAR_DUPLICATE_MEAN_L)
+        pairs = np.argwhere(np.triu(close, k=1))
+        near = [[readable[reps[k]] for k in group] for group in _groups(len(reps), pairs)]
+
+    return {
+        "n_files": len(files), "n_analysed": len(analysed), "sampled": sampled,
+        "n_readable": len(readable), "unreadable": unreadable,
+        "sizes": {"widths": widths, "heights": heights}, "tiny": tiny,
+        "n_color": n_color, "n_gray": n_gray, "near_gray": near_gray,
+        "exact_duplicates": [[analysed[i] for i in group] for group in exact],
+        "near_duplicates": [[analysed[i] for i in group] for group in near],
+        "ab_hist": ab_total,
+        "hue_hist": {"edges": hue_hist["edges"], "counts": hue_counts.tolist()},
+        "chroma_hist": {"edges": chroma_hist["edges"], "counts": chroma_counts.tolist()},
+        "settings": {"seed": int(seed), "max_images": int(max_images), "tiny_px": int(tiny_px),
+                     "near_gray_chroma": float(near_gray_chroma), "analysis_px": ANALYSIS_PX,
+                     "hue_min_chroma": HUE_MIN_CHROMA, "near_duplicate_bits": NEAR_DUPLICATE_BITS,
+                     "near_duplicate_mean_l": NEAR_DUPLICATE_MEAN_L},
+    }
+
+
+def summary_lines(stats: dict) -> list[str]:
+    """A few human-readable lines about a :func:`folder_stats` result."""
+    lines = [f"{stats['n_files']} files, {stats['n_analysed']} analysed"
+             + (" (seeded sample)" if stats["sampled"] else "")
+             + f", {stats['n_readable']} readable, {len(stats['unreadable'])} unreadable"]
+    widths, heights = stats["sizes"]["widths"], stats["sizes"]["heights"]
+    if widths:
+        lines.append(f"sizes: width {min(widths)}..{max(widths)} (median {int(np.median(widths))}), "
+                     f"height {min(heights)}..{max(heights)} (median {int(np.median(heights))})")
+    tiny_px = stats["settings"]["tiny_px"]
+    lines.append(f"colour {stats['n_color']}, gray {stats['n_gray']}, near-gray colour {len(stats['near_gray'])}, "
+                 f"tiny (< {tiny_px} px) {len(stats['tiny'])}")
+    exact, near = stats["exact_duplicates"], stats["near_duplicates"]
+    lines.append(f"exact duplicates: {len(exact)} groups ({sum(map(len, exact))} files); "
+                 f"near duplicates: {len(near)} groups ({sum(map(len, near))} files)")
+    lines.extend(f"unreadable: {entry['reason']}" for entry in stats["unreadable"][:5])
+    if len(stats["unreadable"]) > 5:
+        lines.append(f"... and {len(stats['unreadable']) - 5} more unreadable files")
+    return lines

@@ -1,0 +1,182 @@
+"""Plotly figures for the explorer: training curves, a*b* histograms, hue and chroma histograms.
+
+Plain functions of metadata and histogram dicts that return
+``plotly.graph_objects.Figure`` objects, so they can be tested without a
+browser.  Histogram dicts have the layout of
+:func:`colorcore.metrics.ab_histogram` (``edges``, ``counts`` with
+``counts[i][j]`` for a* bin i and b* bin j, ``n``) or, for 1-D histograms,
+``{"edges", "counts"}``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+_COLORS = qualitative.Plotly
+#: Validation metrics of the per-epoch history the curves page can plot.
+VAL_METRICS = {"val_ab_rmse": "validation ab RMSE (Lab units, lower is better)",
+               "val_psnr": "validation PSNR (dB, higher is better)"}
+
+
+def _color(i: int) -> str:
+    return _COLORS[i % len(_COLORS)]
+
+
+def _points(history: list[dict], key: str) -> tuple[list, list]:
+    """(epochs, values) of ``key``, skipping epochs where it is None or not finite."""
+    xs, ys = [], []
+    for h in history:
+        v = h.get(key)
+        if v is None or not np.isfinite(v):
+            continue
+        xs.append(h.get("epoch"))
+        ys.append(float(v))
+    return xs, ys
+
+
+def loss_curves(metas: dict, *, log_y: bool = False) -> go.Figure:
+    """Training (solid) and validation (dashed, markers) loss per epoch, one colour per checkpoint.
+
+    Parameters
+    ----------
+    metas : dict
+        ``{name: checkpoint metadata}``; each ``history`` entry has ``epoch``,
+        ``train_loss`` and ``val_loss`` (None on epochs without validation,
+        which are skipped).
+    log_y : bool, default False
+        Logarithmic loss axis.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure()
+    for i, (name, meta) in enumerate(metas.items()):
+        history = meta.get("history") or []
+        loss = (meta.get("train_config") or {}).get("loss", "")
+        suffix = f" ({loss})" if loss else ""
+        for key, dash, mode, label in (("train_loss", "solid", "lines", "train"),
+                                       ("val_loss", "dash", "lines+markers", "validation")):
+            xs, ys = _points(history, key)
+            if not xs:
+                continue
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode=mode, name=f"{name} {label}{suffix}", legendgroup=name,
+                line={"color": _color(i), "dash": dash},
+                hovertemplate=f"{name} {label}<br>epoch %{{x}}<br>loss %{{y:.4g}}<extra></extra>"))
+    fig.update_layout(title="Loss per epoch (each checkpoint's own criterion)", hovermode="x unified",
+                      xaxis_title="epoch", yaxis_title="loss", legend_title_text="checkpoint")
+    fig.update_yaxes(type="log" if log_y else "linear")
+    return fig
+
+
+def metric_curves(metas: dict, metric: str = "val_ab_rmse") -> go.Figure:
+    """A loss-independent validation metric per epoch for several checkpoints on one axis.
+
+    Parameters
+    ----------
+    metas : dict
+        ``{name: checkpoint metadata}``.
+    metric : {"val_ab_rmse", "val_psnr"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    if metric not in VAL_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(VAL_METRICS)}, got {metric!r}")
+    fig = go.Figure()
+    for i, (name, meta) in enumerate(metas.items()):
+        xs, ys = _points(meta.get("history") or [], metric)
+        if xs:
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines+markers", name=name, line={"color": _color(i)},
+                hovertemplate=f"{name}<br>epoch %{{x}}<br>{metric} %{{y:.4g}}<extra></extra>"))
+    fig.update_layout(title=VAL_METRICS[metric], hovermode="x unified", xaxis_title="epoch",
+                      yaxis_title=VAL_METRICS[metric].split(" (")[0], legend_title_text="checkpoint")
+    return fig
+
+
+def _log_density(counts: np.ndarray, n: float) -> np.ndarray:
+    """log10 of each bin's share of pixels; empty bins become NaN (drawn blank)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = counts / max(float(n), 1.0)
+        return np.where(counts > 0, np.log10(share), np.nan)
+
+
+def ab_histogram_figure(hist: dict, title: str = "a*b* distribution") -> go.Figure:
+    """2-D a*b* histogram (a* across, b* up, log density) with marginal histograms.
+
+    Parameters
+    ----------
+    hist : dict
+        ``{"edges", "counts", "n"}`` as made by :func:`colorcore.metrics.ab_histogram`.
+    title : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Heatmap bottom-left, a* marginal above it, b* marginal to its right.
+    """
+    edges = np.asarray(hist["edges"], dtype=np.float64)
+    counts = np.asarray(hist["counts"], dtype=np.float64)
+    if counts.ndim != 2 or counts.shape != (len(edges) - 1, len(edges) - 1):
+        raise ValueError(f"counts of shape {counts.shape} do not match {len(edges)} edges")
+    n = float(hist.get("n") or counts.sum() or 1.0)
+    centers = (edges[:-1] + edges[1:]) / 2
+    fig = make_subplots(rows=2, cols=2, column_widths=[0.8, 0.2], row_heights=[0.2, 0.8],
+                        shared_xaxes=True, shared_yaxes=True, horizontal_spacing=0.02,
+                        vertical_spacing=0.02)
+    fig.add_trace(go.Heatmap(
+        x=centers, y=centers, z=_log_density(counts, n).T, colorscale="Viridis",
+        colorbar={"title": {"text": "log10 share"}, "len": 0.75, "y": 0.38},
+        hovertemplate="a* %{x:.0f}, b* %{y:.0f}<br>log10 share %{z:.2f}<extra></extra>", name="a*b*"),
+        row=2, col=1)
+    fig.add_trace(go.Bar(x=centers, y=counts.sum(axis=1) / n, name="a* marginal", marker_color="#888",
+                         hovertemplate="a* %{x:.0f}: %{y:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(y=centers, x=counts.sum(axis=0) / n, orientation="h", name="b* marginal",
+                         marker_color="#888", hovertemplate="b* %{y:.0f}: %{x:.3f}<extra></extra>"),
+                  row=2, col=2)
+    fig.update_xaxes(title_text="a* (green − / red +)", row=2, col=1)
+    fig.update_yaxes(title_text="b* (blue − / yellow +)", row=2, col=1)
+    fig.update_layout(title=title, showlegend=False, bargap=0, height=520)
+    return fig
+
+
+def histogram_figure(hist: dict, title: str, x_title: str, *, color: str = "#4c78a8") -> go.Figure:
+    """Bar chart of a 1-D histogram ``{"edges", "counts"}`` (share of pixels or images)."""
+    edges = np.asarray(hist["edges"], dtype=np.float64)
+    counts = np.asarray(hist["counts"], dtype=np.float64)
+    if counts.shape != (len(edges) - 1,):
+        raise ValueError(f"{len(counts)} counts do not match {len(edges)} edges")
+    total = counts.sum() or 1.0
+    fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / total, width=np.diff(edges),
+                           marker_color=color, hovertemplate="%{x:.0f}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="share", bargap=0)
+    return fig
+
+
+def hue_histogram_figure(hist: dict, title: str = "hue") -> go.Figure:
+    """Hue angle histogram (degrees), bars coloured by their hue."""
+    edges = np.asarray(hist["edges"], dtype=np.float64)
+    centers = (edges[:-1] + edges[1:]) / 2
+    fig = histogram_figure(hist, title, "hue angle h_ab (degrees)")
+    # Lab hue 0/90/180/270 degrees (red, yellow, green, blue) -> the HSL hues that look alike.
+    hsl = np.interp(centers, [0, 90, 180, 270, 360], [0, 60, 130, 220, 360]) % 360
+    fig.update_traces(marker_color=[f"hsl({h:.0f},70%,50%)" for h in hsl])
+    return fig
+
+
+def chroma_histogram_figure(hist: dict, title: str = "chroma") -> go.Figure:
+    """Chroma histogram (Lab units)."""
+    return histogram_figure(hist, title, "chroma C*ab (Lab units)")
+
+
+def size_figure(widths: list, heights: list, title: str = "image sizes") -> go.Figure:
+    """Scatter of image width against height (one point per image)."""
+    fig = go.Figure(go.Scattergl(x=list(widths), y=list(heights), mode="markers", marker={"size": 5, "opacity": 0.5},
+                                 hovertemplate="%{x} x %{y} px<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="width (px)", yaxis_title="height (px)")
+    return fig

@@ -1,0 +1,47 @@
+"""a*b* histograms: the colour distribution of an output next to its ground truth or the training set's."""
+import streamlit as st
+
+import app_cache as ac
+from colorcore import app_support as sup
+from colorcore import figures
+
+st.title("a*b* histograms")
+cat = ac.require_catalog()
+with st.sidebar:
+    name = ac.checkpoint_picker(cat, "histograms.checkpoint")
+    working_size = ac.working_size_picker("histograms.working_size")
+inputs = ac.image_inputs("histograms", multiple=False)
+if not inputs:
+    st.info("Upload an image (or pick an example). A colour upload is compared with its own colours; "
+            "a grayscale one with the colours of the checkpoint's training images.")
+    st.stop()
+
+loaded = ac.load_or_report(*inputs[0])
+result = ac.colorize_or_report(loaded, name, working_size) if loaded else None
+if result is None:
+    st.stop()
+
+# Histograms are computed on the images downscaled to SLIDER_SIDE (a close, fast estimate).
+output_small = sup.preview(result.rgb, sup.SLIDER_SIDE)
+summaries = {f"output ({name})": sup.color_summary(output_small)}
+left, right = st.columns(2)
+left.plotly_chart(figures.ab_histogram_figure(sup.ab_hist_of(output_small), f"output of {name}"),
+                  key="histograms.output_chart")
+if loaded.is_color:
+    truth_small = sup.preview(loaded.truth, sup.SLIDER_SIDE)
+    summaries["ground truth"] = sup.color_summary(truth_small)
+    right.plotly_chart(figures.ab_histogram_figure(sup.ab_hist_of(truth_small), "ground truth (the upload)"),
+                       key="histograms.reference_chart")
+elif cat.metas[name].get("train_ab_hist"):
+    hist = cat.metas[name]["train_ab_hist"]
+    summaries[f"training set of {name}"] = sup.hist_summary(hist)
+    right.plotly_chart(figures.ab_histogram_figure(hist, f"training images of {name}"),
+                       key="histograms.reference_chart")
+else:
+    right.info(f"{name} stores no training-set a*b* histogram to compare with.")
+
+st.subheader("Summary")
+st.caption("Mean chroma: average colour strength in Lab units. Cast: mean a* (green − / red +) and "
+           "mean b* (blue − / yellow +); near 0 means no overall tint. Training-set values come from "
+           "the stored histogram's bin centres.")
+st.dataframe(sup.summary_rows(summaries), hide_index=True)

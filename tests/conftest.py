@@ -1,0 +1,67 @@
+"""Shared fixtures: small generated images and tiny checkpoints trained by the tests themselves."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorcore.checkpoints import read_metadata, update_metadata
+from colorcore.train import TrainConfig, train
+
+#: Names the app offers by default; the tiny catalog provides all of them.
+STUDY_NAMES = ("places12-mse", "places12-huber", "places500-mse", "places500-huber")
+
+
+def make_color_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A smooth colourful uint8 RGB image (gradients and a blob), like a tiny photo."""
+    y, x = np.mgrid[0:height, 0:width]
+    y = y / max(1, height - 1)
+    x = x / max(1, width - 1)
+    c = rng.random(3)
+    blob = np.exp(-((x - c[0]) ** 2 + (y - c[1]) ** 2) * 20)
+    rgb = np.stack([0.2 + 0.6 * x * c[2] + 0.2 * blob, 0.3 + 0.5 * y * (1 - c[2]), 0.5 + 0.4 * (blob - 0.5 * x)], -1)
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def color_folder(tmp_path_factory) -> Path:
+    """A folder of 40 small colour PNGs in two sub-folders."""
+    root = tmp_path_factory.mktemp("colors")
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        sub = root / ("a" if i % 2 else "b")
+        sub.mkdir(exist_ok=True)
+        Image.fromarray(make_color_image(rng, 40, 48)).save(sub / f"img_{i:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(color_folder, tmp_path_factory) -> Path:
+    """A checkpoint trained for 3 epochs on ``color_folder`` (a few seconds)."""
+    out = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
+    cfg = TrainConfig(data=str(color_folder), out=str(out), epochs=3, size=32, batch=8, val_images=4,
+                      test_images=4, loss="huber", seed=0, description="tiny test checkpoint", domain="scenes")
+    train(cfg, log=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_catalog(tiny_checkpoint, tmp_path_factory) -> Path:
+    """A checkpoint catalog folder holding the tiny checkpoint under the study's four names."""
+    folder = tmp_path_factory.mktemp("catalog")
+    for name in STUDY_NAMES:
+        path = folder / f"{name}.safetensors"
+        shutil.copy(tiny_checkpoint, path)
+        cfg = {**read_metadata(path)["train_config"], "loss": name.split("-")[1]}
+        update_metadata(path, name=name, description=f"tiny stand-in for {name}", train_config=cfg)
+    return folder
+
+
+@pytest.fixture()
+def catalog_env(tiny_catalog, monkeypatch) -> Path:
+    """Point colorcore's checkpoint catalog at the tiny catalog for one test."""
+    monkeypatch.setenv("COLORCORE_CHECKPOINTS", str(tiny_catalog))
+    return tiny_catalog

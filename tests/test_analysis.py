@@ -1,0 +1,239 @@
+"""Dataset analysis: folder statistics, safe folder selection, histograms, checkpoint data, CLI."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from colorcore import analysis
+from colorcore.analysis import (checkpoint_data_stats, data_root, folder_stats, hue_chroma_from_ab_hist,
+                                list_data_folders, resolve_data_folder)
+from colorcore.cli import main
+from colorcore.metrics import ab_histogram, chroma_hue, lab_of
+
+STATS_KEYS = {"n_files", "n_analysed", "sampled", "n_readable", "unreadable", "sizes", "tiny", "n_color",
+              "n_gray", "near_gray", "exact_duplicates", "near_duplicates", "ab_hist", "hue_hist", "chroma_hist",
+              "settings"}
+
+
+def blocks(seed: int, size: int = 64, grid: int = 8) -> np.ndarray:
+    """uint8 RGB image of random coloured blocks: strong structure, distinct per seed."""
+    rng = np.random.default_rng(seed)
+    cells = rng.integers(0, 256, (grid, grid, 3), dtype=np.uint8)
+    return np.kron(cells, np.ones((size // grid, size // grid, 1), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    """Colour, gray, tiny, near-gray, duplicate, near-duplicate and broken images."""
+    root = tmp_path_factory.mktemp("mixed")
+    base = blocks(1)
+    Image.fromarray(base).save(root / "color_a.png")
+    Image.fromarray(blocks(2, size=48)).save(root / "color_b.png")
+    shutil.copy(root / "color_a.png", root / "copy_of_a.png")  # same bytes
+    tifffile.imwrite(root / "a_as_tiff.tif", base)  # same pixels, other bytes
+    noisy = np.clip(base.astype(int) + np.random.default_rng(5).integers(-3, 4, base.shape), 0, 255)
+    Image.fromarray(noisy.astype(np.uint8)).save(root / "noisy_a.png")
+    gray = np.kron(np.random.default_rng(3).integers(0, 256, (8, 8), dtype=np.uint8),
+                   np.ones((10, 10), np.uint8))
+    Image.fromarray(gray).save(root / "gray.png")
+    tinted = np.repeat(np.kron(np.random.default_rng(4).integers(40, 200, (4, 4)),
+                               np.ones((10, 10), int))[..., None], 3, axis=2)
+    tinted[..., 0] += 2  # stored as colour, chroma about 1-2
+    Image.fromarray(tinted.astype(np.uint8)).save(root / "nearly_gray.png")
+    (root / "sub").mkdir()
+    Image.fromarray(blocks(7, size=16, grid=4)[:, :12]).save(root / "sub" / "tiny.png")
+    (root / "broken.png").write_text("this is not an image\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def mixed_stats(mixed) -> dict:
+    return folder_stats(mixed)
+
+
+def test_folder_stats_counts_and_sizes(mixed_stats):
+    s = mixed_stats
+    assert set(s) == STATS_KEYS
+    assert (s["n_files"], s["n_analysed"], s["sampled"], s["n_readable"]) == (9, 9, False, 8)
+    assert [u["file"] for u in s["unreadable"]] == ["broken.png"]
+    assert "broken.png" in s["unreadable"][0]["reason"]
+    # files are analysed in sorted order: a_as_tiff, broken(x), color_a, color_b, copy_of_a, gray, nearly_gray,
+    # noisy_a, sub/tiny
+    assert s["sizes"] == {"widths": [64, 64, 48, 64, 80, 40, 64, 12], "heights": [64, 64, 48, 64, 80, 40, 64, 16]}
+    assert s["tiny"] == ["sub/tiny.png"]
+    assert (s["n_color"], s["n_gray"]) == (7, 1)
+    assert s["near_gray"] == ["nearly_gray.png"]
+    json.dumps(s)
+
+
+def test_folder_stats_duplicates(mixed_stats):
+    assert mixed_stats["exact_duplicates"] == [["a_as_tiff.tif", "color_a.png", "copy_of_a.png"]]
+    # the exact group takes part through its first file only
+    assert mixed_stats["near_duplicates"] == [["a_as_tiff.tif", "noisy_a.png"]]
+
+
+def test_folder_stats_histograms(mixed_stats):
+    ab, hue, chroma = mixed_stats["ab_hist"], mixed_stats["hue_hist"], mixed_stats["chroma_hist"]
+    pixels = sum(w * h for w, h in zip(mixed_stats["sizes"]["widths"], mixed_stats["sizes"]["heights"]))
+    assert ab["n"] == pixels == int(np.sum(ab["counts"])) == sum(chroma["counts"])
+    assert len(hue["edges"]) == 37 and hue["edges"][0] == 0 and hue["edges"][-1] == 360
+    assert len(chroma["edges"]) == len(chroma["counts"]) + 1
+    assert 0 < sum(hue["counts"]) < pixels  # gray and near-gray pixels are not in the hue histogram
+
+
+def test_hue_histogram_of_a_solid_colour(tmp_path):
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[:] = (200, 40, 30)
+    Image.fromarray(rgb).save(tmp_path / "red.png")
+    s = folder_stats(tmp_path)
+    chroma, hue = (float(v.flat[0]) for v in chroma_hue(lab_of(rgb)))
+    assert s["hue_hist"]["counts"][int(hue // 10)] == 600 and sum(s["hue_hist"]["counts"]) == 600
+    assert s["chroma_hist"]["counts"][int(chroma // 5)] == 600
+    assert s["n_color"] == 1 and not s["near_gray"] and not s["exact_duplicates"]
+
+
+def test_folder_stats_large_image_is_downscaled(tmp_path):
+    Image.fromarray(blocks(3, size=640, grid=8)).save(tmp_path / "big.png")
+    s = folder_stats(tmp_path)
+    assert s["sizes"] == {"widths": [640], "heights": [640]}
+    assert s["ab_hist"]["n"] == analysis.ANALYSIS_PX ** 2
+
+
+def test_folder_stats_sampling_is_seeded(mixed):
+    first = folder_stats(mixed, max_images=3, seed=1)
+    assert first["sampled"] is True and first["n_analysed"] == 3 and first["n_files"] == 9
+    assert first == folder_stats(mixed, max_images=3, seed=1)
+    assert first["n_readable"] + len(first["unreadable"]) == 3
+
+
+def test_folder_stats_explicit_files(mixed):
+    s = folder_stats(mixed, ["gray.png", "missing.png"])
+    assert s["n_files"] == 2 and s["n_gray"] == 1
+    assert s["unreadable"][0]["file"] == "missing.png" and "cannot read" in s["unreadable"][0]["reason"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"files": []}, "files is empty"),
+    ({"files": ["../x.png"]}, "contains '..'"),
+    ({"files": ["/etc/passwd"]}, "is absolute"),
+    ({"max_images": 0}, "max_images must be an integer >= 1"),
+    ({"tiny_px": 1.5}, "tiny_px must be an integer"),
+    ({"near_gray_chroma": float("nan")}, "near_gray_chroma must be a finite number"),
+])
+def test_folder_stats_refuses_bad_arguments(mixed, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        folder_stats(mixed, **kwargs)
+
+
+def test_folder_stats_refuses_missing_or_empty_folder(tmp_path):
+    with pytest.raises(ValueError, match="not a directory"):
+        folder_stats(tmp_path / "nope")
+    with pytest.raises(ValueError, match="no image files"):
+        folder_stats(tmp_path)
+
+
+@pytest.fixture()
+def tree(tmp_path) -> Path:
+    root = tmp_path / "root"
+    for folder in ("a/b/c", "a/empty", "flat", "docs", ".hidden", "deep/x/y"):
+        (root / folder).mkdir(parents=True)
+    for path in ("a/b/c/img.png", "flat/one.jpg", ".hidden/img.png", "deep/x/y/z.tif", "top.png"):
+        (root / path).write_bytes(b"")
+    (root / "docs" / "readme.txt").write_text("no images here")
+    (tmp_path / "outside").mkdir()
+    return root
+
+
+def test_list_data_folders(tree):
+    assert list_data_folders(tree) == ["a", "a/b", "deep", "deep/x", "flat"]
+    with pytest.raises(ValueError, match="not a directory"):
+        list_data_folders(tree / "top.png")
+
+
+def test_resolve_data_folder(tree):
+    assert resolve_data_folder(tree, "a/b") == (tree / "a" / "b").resolve()
+    assert resolve_data_folder(str(tree), ".") == tree.resolve()
+    (tree / "escape").symlink_to(tree.parent / "outside", target_is_directory=True)
+    for relative, message in [("../outside", "contains '..'"), ("a/../../outside", "contains '..'"),
+                              (str(tree.parent / "outside"), "is absolute"), ("escape", "outside the data root"),
+                              ("top.png", "is not a folder"), ("missing", "is not a folder"),
+                              ("a\x00b", "NUL")]:
+        with pytest.raises(ValueError, match=message):
+            resolve_data_folder(tree, relative)
+    with pytest.raises(ValueError, match="must be a string"):
+        resolve_data_folder(tree, None)
+
+
+def test_data_root(monkeypatch, tmp_path):
+    monkeypatch.setenv(analysis.DATA_ROOT_ENV, str(tmp_path))
+    assert data_root() == tmp_path
+    monkeypatch.delenv(analysis.DATA_ROOT_ENV)
+    default = Path(analysis.__file__).resolve().parents[2] / "shared" / "data"
+    assert data_root() == (default if default.is_dir() else None)
+
+
+def synthetic_ab_hist() -> dict:
+    """Default a*b* histogram (44 bins of 5 over -110..110) with three filled bins."""
+    hist = ab_histogram(np.zeros((0, 3), np.float32))
+    counts = np.zeros((44, 44), np.int64)
+    counts[28, 22] = 10  # a* 30..35, b* 0..5: centre (32.5, 2.5), hue 4.4, chroma 32.6
+    counts[22, 32] = 7  # a* 0..5, b* 50..55: centre (2.5, 52.5), hue 87.3, chroma 52.6
+    counts[22, 22] = 5  # centre (2.5, 2.5): chroma 3.5, too low for the hue histogram
+    return {**hist, "counts": counts.tolist(), "n": 22}
+
+
+def test_hue_chroma_from_ab_hist():
+    hue, chroma = hue_chroma_from_ab_hist(synthetic_ab_hist())
+    assert len(hue["counts"]) == 36 and hue["edges"][1] == 10
+    assert hue["counts"][0] == 10 and hue["counts"][8] == 7 and sum(hue["counts"]) == 17
+    assert chroma["counts"][6] == 10 and chroma["counts"][10] == 7 and chroma["counts"][0] == 5
+    assert sum(chroma["counts"]) == 22
+    hue12, chroma5 = hue_chroma_from_ab_hist(synthetic_ab_hist(), hue_bins=12, chroma_bins=5)
+    assert len(hue12["counts"]) == 12 and len(chroma5["counts"]) == 5 and chroma5["counts"][1] == 17
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"edges": [0, 1, 2]}, "'edges' and 'counts'"),
+    ({"edges": [0, 1, 2], "counts": [[1, 2, 3]]}, "must be 2 x 2"),
+])
+def test_hue_chroma_from_ab_hist_refuses_malformed(bad, message):
+    with pytest.raises(ValueError, match=message):
+        hue_chroma_from_ab_hist(bad)
+    with pytest.raises(ValueError, match="hue_bins"):
+        hue_chroma_from_ab_hist(synthetic_ab_hist(), hue_bins=0)
+
+
+def test_checkpoint_data_stats():
+    meta = {"name": "x", "data": {"root": "../shared/data/places", "n_files": 100, "manifest_sha256": "ab" * 32,
+                                  "split": {"test": 10, "val": 10, "train": 12, "pool": 80},
+                                  "split_sha256": {}, "files": {"test": [], "val": [], "train": []}},
+            "train_ab_hist": synthetic_ab_hist()}
+    s = checkpoint_data_stats(meta)
+    assert set(s) == {"root", "n_files", "manifest_sha256", "split", "ab_hist", "hue_hist", "chroma_hist",
+                      "n_train_pixels"}
+    assert (s["root"], s["n_files"], s["manifest_sha256"]) == ("../shared/data/places", 100, "ab" * 32)
+    assert s["split"]["train"] == 12 and s["n_train_pixels"] == 22 and s["ab_hist"] is meta["train_ab_hist"]
+    assert s["hue_hist"]["counts"][0] == 10 and sum(s["chroma_hist"]["counts"]) == 22
+    assert all(v is None for v in checkpoint_data_stats({}).values())
+    partial = checkpoint_data_stats({"data": {"n_files": 3}, "train_ab_hist": None})
+    assert partial["n_files"] == 3 and partial["split"] is None and partial["hue_hist"] is None
+    with pytest.raises(ValueError, match="must be a dict"):
+        checkpoint_data_stats(None)
+
+
+def test_cli_analyze(mixed, tmp_path, capsys):
+    out = tmp_path / "stats.json"
+    assert main(["analyze", "--data", str(mixed), "--json", str(out), "--max-images", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "9 files, 9 analysed, 8 readable, 1 unreadable" in printed
+    assert "exact duplicates: 1 groups (3 files)" in printed
+    assert set(json.loads(out.read_text())) == STATS_KEYS
+    assert main(["analyze", "--data", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a directory" in err

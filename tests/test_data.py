@@ -1,0 +1,70 @@
+"""Deterministic, nested, group-aware splits and the in-memory image cache."""
+import numpy as np
+import pytest
+import torch
+
+from colorcore.data import (augment_batch, file_list_hash, group_of, list_images, load_image_tensor,
+                            resize_center_crop, split_files)
+
+FILES = [f"img_{i:04d}.jpg" for i in range(1000)]
+
+
+def test_split_is_deterministic_and_disjoint():
+    a = split_files(FILES, seed=3, n_test=250, n_val=250)
+    b = split_files(list(reversed(FILES)), seed=3, n_test=250, n_val=250)
+    assert a == b
+    assert len(a.test) == 250 and len(a.val) == 250 and len(a.pool) == 500
+    assert not set(a.test) & set(a.val) and not (set(a.test) | set(a.val)) & set(a.pool)
+    assert split_files(FILES, seed=4, n_test=250, n_val=250).test != a.test
+
+
+def test_training_subsets_are_nested():
+    split = split_files(FILES, seed=0, n_test=100, n_val=100)
+    small, large = split.train(12), split.train(500)
+    assert set(small) <= set(large) and len(small) == 12
+    with pytest.raises(ValueError, match="pool holds 800"):
+        split.train(801)
+
+
+def test_groups_never_straddle_splits():
+    files = [f"TCGA-{s:02d}-slide_r{r}c{c}.jpg" for s in range(30) for r in range(4) for c in range(4)]
+    split = split_files(files, seed=0, n_test=50, n_val=50, group_pattern=r"^(TCGA-\d+)")
+    where = {}
+    for name, part in (("test", split.test), ("val", split.val), ("pool", split.pool)):
+        for f in part:
+            where.setdefault(group_of(f, r"^(TCGA-\d+)"), set()).add(name)
+    assert all(len(v) == 1 for v in where.values())
+    assert len(split.test) >= 50 and len(split.test) % 16 == 0
+    assert group_of("a/b/x.png", r"^(.*)/") == "a/b"
+
+
+def test_impossible_split_is_a_clear_error():
+    with pytest.raises(ValueError, match="cannot fill"):
+        split_files(FILES[:10], seed=0, n_test=5, n_val=5)
+
+
+def test_list_images_and_hash(color_folder, tmp_path):
+    files = list_images(color_folder)
+    assert len(files) == 40 and files[0].startswith("a/")
+    assert file_list_hash(files) == file_list_hash(list(reversed(files)))
+    with pytest.raises(ValueError, match="no image files"):
+        list_images(tmp_path)
+
+
+def test_cache_resizes_crops_and_skips_bad_files(color_folder, tmp_path):
+    (tmp_path / "bad.png").write_text("nope")
+    files = list_images(color_folder)[:3]
+    imgs, bad = load_image_tensor(color_folder, files, 32)
+    assert imgs.shape == (3, 3, 32, 32) and imgs.dtype == torch.uint8 and bad == []
+    imgs, bad = load_image_tensor(tmp_path, ["bad.png"], 32)
+    assert len(imgs) == 0 and "bad.png" in bad[0]
+    assert resize_center_crop(np.zeros((50, 100, 3), np.uint8), 20).shape == (20, 20, 3)
+
+
+def test_augment_is_reproducible():
+    batch = torch.randint(0, 255, (4, 3, 16, 16), dtype=torch.uint8)
+    a = augment_batch(batch, 8, torch.Generator().manual_seed(1))
+    b = augment_batch(batch, 8, torch.Generator().manual_seed(1))
+    assert a.shape == (4, 3, 8, 8) and torch.equal(a, b)
+    with pytest.raises(ValueError, match="larger than"):
+        augment_batch(batch, 32, torch.Generator())

@@ -1,0 +1,91 @@
+"""Inference keeps the exact size, handles any bit depth, and the checkpoint format is safe."""
+import pickle
+
+import numpy as np
+import pytest
+import tifffile
+
+from colorcore import colorize, load_checkpoint, read_image, read_metadata
+from colorcore.checkpoints import CheckpointError, save_checkpoint
+from colorcore.infer import working_shape
+from colorcore.models import create_model
+
+
+def test_working_shape_keeps_aspect_and_multiples_of_8():
+    assert working_shape(677, 1001, 512) == (344, 512)
+    assert working_shape(128, 128, 512) == (128, 128)
+    assert working_shape(1, 10000, 512) == (8, 512)
+    assert working_shape(30, 50, None) == (32, 48)
+
+
+def test_colorize_keeps_odd_sizes_and_16bit_input(tiny_checkpoint, tmp_path):
+    ckpt = load_checkpoint(tiny_checkpoint)
+    rng = np.random.default_rng(0)
+    tifffile.imwrite(tmp_path / "cells.tif", (33000 + rng.integers(0, 4000, (677, 1001))).astype(np.uint16))
+    image, info = read_image(tmp_path / "cells.tif")
+    result = colorize(image, ckpt, working_size=256)
+    assert result.rgb.shape == (677, 1001, 3) and result.rgb.dtype == np.uint8
+    assert result.working_shape == (176, 256)
+    # the output keeps the input's own lightness at full resolution
+    from colorcore.metrics import lab_of
+    from colorcore.lab import gray_to_lightness
+    import torch
+    l_out = lab_of(result.rgb)[..., 0]
+    l_in = gray_to_lightness(torch.from_numpy(image)).numpy()
+    assert np.abs(l_out - l_in).mean() < 1.5
+
+
+def test_gray_baseline_returns_the_gray_image_and_colour_inputs_reduce_to_lightness():
+    gray = load_checkpoint("gray")
+    img = np.random.default_rng(0).random((13, 17)).astype(np.float32)
+    out = colorize(img, gray).rgb
+    assert np.abs(out[..., 0].astype(int) - (img * 255).round()).max() <= 1
+    rgb = np.random.default_rng(1).random((9, 11, 3)).astype(np.float32)
+    out = colorize(rgb, gray).rgb
+    assert out.shape == (9, 11, 3) and np.abs(out[..., 0].astype(int) - out[..., 2]).max() <= 1
+
+
+def test_colorize_rejects_bad_arrays(tiny_checkpoint):
+    ckpt = load_checkpoint(tiny_checkpoint)
+    with pytest.raises(ValueError, match="float"):
+        colorize(np.zeros((4, 4), np.uint8), ckpt)
+    with pytest.raises(ValueError, match=r"\(H, W\) or \(H, W, 3\)"):
+        colorize(np.zeros((4, 4, 2), np.float32), ckpt)
+
+
+def test_metadata_reads_without_weights_and_bad_files_are_refused(tiny_checkpoint, tmp_path):
+    meta = read_metadata(tiny_checkpoint)
+    assert meta["model"]["name"] == "study_resnet18" and meta["history"]
+    data = tiny_checkpoint.read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="cut.safetensors"):
+        load_checkpoint(tmp_path / "cut.safetensors")
+    with pytest.raises(CheckpointError, match="no checkpoint named 'nope'"):
+        load_checkpoint("nope")
+
+
+def test_pickle_payload_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.safetensors"
+    path.write_bytes(pickle.dumps({"state": Payload()}))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_weights_of_another_model_are_refused(tiny_checkpoint, tmp_path):
+    import torch.nn as nn
+    meta = read_metadata(tiny_checkpoint)
+    other = tmp_path / "other.safetensors"
+    save_checkpoint(other, nn.Linear(3, 2), meta)
+    with pytest.raises(CheckpointError, match="do not fit model"):
+        load_checkpoint(other)
+    meta_bad = {**meta, "model": {"name": "resnet999", "args": {}}}
+    save_checkpoint(other, create_model("study_resnet18"), meta_bad)
+    with pytest.raises(CheckpointError, match="unknown model 'resnet999'"):
+        load_checkpoint(other)
