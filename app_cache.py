@@ -164,7 +164,7 @@ def load_or_report(name: str, data: bytes) -> sup.LoadedImage | None:
         with st.spinner(f"Reading {sup.sanitize_filename(name, default='upload')}..."):
             return load_upload(name, data)
     except ImageError as err:
-        st.error(f"Cannot use {sup.sanitize_filename(name, default='upload')}: {err}")
+        st.error(f"Skipped: {err}")
     except (MemoryError, OSError) as err:
         st.error(f"Cannot use {sup.sanitize_filename(name, default='upload')}: {type(err).__name__}: {err}")
     return None

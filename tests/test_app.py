@@ -1,0 +1,227 @@
+"""AppTest checks of every page of the Streamlit explorer, on the tiny checkpoint catalog."""
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from conftest import STUDY_NAMES, make_color_image  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+PAGES = ("pages/colorize.py", "pages/compare.py", "pages/curves.py", "pages/histograms.py", "pages/dataset.py")
+
+
+def png_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def color_png(seed: int = 1, h: int = 48, w: int = 64) -> bytes:
+    return png_bytes(make_color_image(np.random.default_rng(seed), h, w))
+
+
+def gray_tiff16(h: int = 40, w: int = 56) -> bytes:
+    y, x = np.mgrid[0:h, 0:w]
+    data = ((x / (w - 1)) * 60000 + (y / (h - 1)) * 5000).astype(np.uint16)
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, data)
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def app_env(catalog_env, color_folder, tmp_path, monkeypatch):
+    """Tiny catalog, an examples folder with one image, and the data root at ``color_folder``."""
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    (samples / "example.png").write_bytes(color_png(seed=7))
+    monkeypatch.setenv("COLORCORE_SAMPLES", str(samples))
+    monkeypatch.setenv("COLORCORE_DATA_ROOT", str(color_folder))
+    return catalog_env
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(app_env, page):
+    at = open_page(page)
+    assert at.title[0].value
+    assert not at.error
+
+
+def test_colorize_is_landing_and_lists_checkpoints(app_env):
+    at = open_page(PAGES[0])
+    assert at.title[0].value == "Colorize"
+    box = at.selectbox(key="colorize.checkpoint")
+    assert set(box.options) >= {label for label in box.options if label.split(" · ")[0] in STUDY_NAMES}
+    assert len(box.options) == len(STUDY_NAMES)
+    assert all("train images" in label and "loss" in label for label in box.options)
+
+
+def test_colorize_png_and_tiff16_with_zip(app_env):
+    at = open_page(PAGES[0])
+    at.file_uploader[0].set_value([("photo.png", color_png(), "image/png"),
+                                   ("cells 16bit.tif", gray_tiff16(), "image/tiff")]).run()
+    ok(at)
+    assert not at.error
+    labels = [b.label for b in at.get("download_button")]
+    ckpt = at.selectbox(key="colorize.checkpoint").value
+    assert f"Download photo_{ckpt}.png" in labels
+    assert f"Download cells 16bit_{ckpt}.png" in labels
+    assert any("ZIP" in label for label in labels)
+    assert len(at.get("iframe")) == 2  # one before/after slider per result
+    facts = "\n".join(df.value.to_string() for df in at.dataframe)
+    assert "uint16" in facts and "16-bit" in facts and "normalisation" in facts
+
+
+def test_colorize_switch_checkpoint(app_env):
+    at = open_page(PAGES[0])
+    at.file_uploader[0].set_value(("photo.png", color_png(), "image/png")).run()
+    for name in ("places500-mse", "places12-mse"):
+        at.selectbox(key="colorize.checkpoint").set_value(name).run()
+        ok(at)
+        assert at.selectbox(key="colorize.checkpoint").value == name
+        assert any(b.label == f"Download photo_{name}.png" for b in at.get("download_button"))
+
+
+def test_colorize_bad_uploads_reported_others_go_through(app_env):
+    at = open_page(PAGES[0])
+    too_big = png_bytes(np.zeros((7000, 6000), np.uint8))  # 42 MP > the app's 40 MP limit
+    at.file_uploader[0].set_value([("empty.png", b"", "image/png"),
+                                   ("notes.png", b"this is not an image", "image/png"),
+                                   ("../../etc/broken.tif", b"II*\x00garbage", "image/tiff"),
+                                   ("huge.png", too_big, "image/png"),
+                                   ("good.png", color_png(), "image/png")]).run()
+    ok(at)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 4
+    assert any("empty.png" in e and "empty" in e for e in errors)
+    assert any("notes.png" in e for e in errors)
+    assert any("broken.tif" in e and "../" not in e for e in errors)
+    assert any("huge.png" in e and "MP" in e for e in errors)
+    assert [b.label for b in at.get("download_button")][0].startswith("Download good_")
+    # The app keeps serving: a later good upload works.
+    at.file_uploader[0].set_value(("again.png", color_png(seed=3), "image/png")).run()
+    ok(at)
+    assert not at.error
+
+
+def test_colorize_example_picker(app_env):
+    at = open_page(PAGES[0])
+    at.selectbox(key="colorize.example").set_value("example.png").run()
+    ok(at)
+    assert any(b.label.startswith("Download example_") for b in at.get("download_button"))
+
+
+def test_compare_color_ground_truth_table(app_env):
+    at = open_page(PAGES[1])
+    assert at.multiselect(key="compare.checkpoints").value == list(STUDY_NAMES)
+    at.file_uploader[0].set_value(("truth.png", color_png(seed=5), "image/png")).run()
+    ok(at)
+    assert not at.error
+    table = at.dataframe[-1].value
+    assert list(table["checkpoint"]) == ["gray", *STUDY_NAMES]
+    for col in ("psnr", "ssim", "ab_rmse", "colorfulness", "cast_a", "cast_b"):
+        assert all(math.isfinite(v) for v in table[col]), col
+    gray = table[table["checkpoint"] == "gray"].iloc[0]
+    assert gray["colorfulness"] < 1e-6  # the grayscale version has no colour
+    captions = [c for img in at.image for c in img.captions]
+    assert captions[0].startswith("grayscale input") and captions[-1].startswith("original")
+    assert captions[1:-1] == list(STUDY_NAMES)
+
+
+def test_compare_grayscale_input_has_no_table(app_env):
+    at = open_page(PAGES[1])
+    at.multiselect(key="compare.checkpoints").set_value(["places12-huber", "places500-mse"]).run()
+    at.file_uploader[0].set_value(("cells.tif", gray_tiff16(), "image/tiff")).run()
+    ok(at)
+    assert any("grayscale" in i.value for i in at.info)
+    assert not at.dataframe
+
+
+def test_curves_produce_plotly_figures(app_env):
+    at = open_page(PAGES[2])
+    assert len(at.get("plotly_chart")) == 2
+    assert any("not comparable" in w.value for w in at.warning)
+    at.toggle(key="curves.log").set_value(True).run()
+    at.radio(key="curves.metric").set_value("val_psnr").run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 2
+    table = at.dataframe[0].value
+    assert set(STUDY_NAMES) <= set(table["checkpoint"])
+
+
+def test_curves_show_stored_gray_baseline(catalog_env, tmp_path, monkeypatch):
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    for name in STUDY_NAMES:
+        os.symlink(catalog_env / f"{name}.safetensors", folder / f"{name}.safetensors")
+    (folder / "baselines.json").write_text('{"places test split": {"psnr": 21.5, "ab_rmse": 14.0, "n_images": 250}}')
+    monkeypatch.setenv("COLORCORE_CHECKPOINTS", str(folder))
+    at = open_page(PAGES[2])
+    table = at.dataframe[0].value
+    row = table[table["checkpoint"] == "gray (baseline)"].iloc[0]
+    assert row["psnr"] == 21.5 and row["data"] == "places test split"
+
+
+def test_histograms_color_and_gray(app_env):
+    at = open_page(PAGES[3])
+    at.file_uploader[0].set_value(("truth.png", color_png(seed=2), "image/png")).run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 2
+    assert list(at.dataframe[-1].value["image"])[1] == "ground truth"
+    at.file_uploader[0].set_value(("cells.tif", gray_tiff16(), "image/tiff")).run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 2  # output next to the training-set histogram
+    assert "training set" in list(at.dataframe[-1].value["image"])[1]
+
+
+def test_histograms_bad_upload(app_env):
+    at = open_page(PAGES[3])
+    at.file_uploader[0].set_value(("x.png", b"\x89PNG\r\n\x1a\nnope", "image/png")).run()
+    ok(at)
+    assert any("x.png" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+
+
+def test_dataset_checkpoint_and_folder(app_env):
+    pytest.importorskip("colorcore.analysis")
+    at = open_page(PAGES[4])
+    assert len(at.get("plotly_chart")) == 3  # a*b*, hue, chroma of the training data
+    items = set(at.dataframe[0].value["item"])
+    assert {"n_files", "split.train"} <= items
+    at.radio(key="dataset.source").set_value("A folder under the data root").run()
+    ok(at)
+    assert at.selectbox(key="dataset.folder").options == ["a", "b"]
+    at.button(key="dataset.run").click().run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 4  # sizes, a*b*, hue, chroma
+    checks = at.dataframe[-1].value
+    assert list(checks["check"])[0] == "unreadable files"
+
+
+def test_pages_say_when_catalog_is_empty(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLORCORE_CHECKPOINTS", str(tmp_path))
+    for page in PAGES[:4]:
+        at = open_page(page)
+        assert any("catalog is empty" in i.value for i in at.info), page
