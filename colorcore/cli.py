@@ -1,4 +1,4 @@
-"""Command line: ``python -m colorcore train | colorize | evaluate | checkpoints``.
+"""Command line: ``python -m colorcore train | colorize | evaluate | checkpoints | analyze``.
 
 Exit status: 0 on success, 2 on bad input or usage (one line per problem on
 stderr, no traceback), 130 when interrupted.
