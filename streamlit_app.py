@@ -1,14 +1,28 @@
-"""colorcore explorer: ``streamlit run streamlit_app.py`` (serves offline; see .streamlit/config.toml)."""
-import streamlit as st
+"""colorcore explorer: ``streamlit run streamlit_app.py`` (serves offline; see .streamlit/config.toml).
 
-st.set_page_config(page_title="colorcore explorer", page_icon="🎨", layout="wide")
+Material icons and fonts are bundled with Streamlit, so nothing is fetched from the internet.
+"""
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+
+def _favicon() -> Image.Image:
+    """A small hue-wheel square made here (a Material or emoji favicon would be fetched online)."""
+    y, x = np.mgrid[-1:1:32j, -1:1:32j]
+    hue = (np.arctan2(y, x) / (2 * np.pi)) % 1.0
+    rgb = np.clip(np.abs((hue[..., None] * 6 + np.array([0, 4, 2])) % 6 - 3) - 1, 0, 1)
+    return Image.fromarray((rgb * 255).astype(np.uint8))
+
+
+st.set_page_config(page_title="colorcore explorer", page_icon=_favicon(), layout="wide")
 
 PAGES = [
-    st.Page("pages/colorize.py", title="Colorize", icon="🎨", default=True),
-    st.Page("pages/compare.py", title="Compare checkpoints", icon="🔀"),
-    st.Page("pages/curves.py", title="Training curves", icon="📈"),
-    st.Page("pages/histograms.py", title="a*b* histograms", icon="🌈"),
-    st.Page("pages/dataset.py", title="Dataset analysis", icon="🗂️"),
+    st.Page("pages/colorize.py", title="Colorize", icon=":material/palette:", default=True),
+    st.Page("pages/compare.py", title="Compare checkpoints", icon=":material/compare:"),
+    st.Page("pages/curves.py", title="Training curves", icon=":material/show_chart:"),
+    st.Page("pages/histograms.py", title="a\\*b\\* histograms", icon=":material/bar_chart:"),
+    st.Page("pages/dataset.py", title="Dataset analysis", icon=":material/dataset:"),
 ]
 
 st.navigation(PAGES).run()

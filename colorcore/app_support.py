@@ -396,7 +396,7 @@ def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS) -> L
     return LoadedImage(safe, content_hash(bytes(data)), image, info)
 
 
-def image_facts(info: ImageInfo, *, is_color: bool | None = None) -> list[dict]:
+def image_facts(info: ImageInfo) -> list[dict]:
     """``[{"fact", "value"}]`` rows describing an image: size, sample type, normalisation, notes."""
     bits = {"uint8": "8-bit integer", "uint16": "16-bit integer", "int16": "16-bit signed integer",
             "uint32": "32-bit integer", "int32": "32-bit signed integer", "float16": "16-bit float",
@@ -433,7 +433,7 @@ def _png_data_uri(img: np.ndarray) -> str:
 
 
 def slider_html(before: np.ndarray, after: np.ndarray, *, before_label: str = "input",
-                after_label: str = "colorized", max_side: int = SLIDER_SIDE) -> tuple[str, int]:
+                after_label: str = "colorized", max_side: int = SLIDER_SIDE) -> str:
     """A self-contained before/after comparison slider (no external script, works offline).
 
     The two images are embedded as base64 PNGs; an ``<input type=range>``
@@ -449,9 +449,8 @@ def slider_html(before: np.ndarray, after: np.ndarray, *, before_label: str = "i
 
     Returns
     -------
-    html : str
-    height : int
-        Pixel height the embedding frame needs at a width of 700 px.
+    str
+        A complete HTML document for ``st.iframe`` (which sizes its height to the content).
     """
     if before.shape[:2] != after.shape[:2]:
         raise ValueError(f"before and after differ in size: {before.shape[:2]} and {after.shape[:2]}")
@@ -461,7 +460,7 @@ def slider_html(before: np.ndarray, after: np.ndarray, *, before_label: str = "i
     bl, al = before_label.translate(esc), after_label.translate(esc)
     html = f"""<!doctype html><html><head><meta charset="utf-8"><style>
 body {{margin:0; font-family:sans-serif;}}
-.ba {{position:relative; width:100%; max-width:{w}px; aspect-ratio:{w}/{h}; margin:auto; overflow:hidden;}}
+.ba {{position:relative; width:100%; max-width:{max(w, 900)}px; aspect-ratio:{w}/{h}; margin:auto; overflow:hidden;}}
 .ba img {{position:absolute; inset:0; width:100%; height:100%; display:block; user-select:none;}}
 .ba .after {{clip-path: inset(0 0 0 50%);}}
 .ba .bar {{position:absolute; top:0; bottom:0; left:50%; width:2px; background:#fff; box-shadow:0 0 3px #000;}}
@@ -476,7 +475,7 @@ body {{margin:0; font-family:sans-serif;}}
  oninput="var r=this.parentNode;r.querySelector('.after').style.clipPath='inset(0 0 0 '+this.value+'%)';
  r.querySelector('.bar').style.left=this.value+'%';">
 </div></body></html>"""
-    return html, int(math.ceil(min(h, 700 * h / w))) + 8
+    return html
 
 
 # ---------------------------------------------------------------------------
@@ -646,8 +645,13 @@ def quality_counts(stats: dict) -> list[dict]:
 
 def quality_lists(stats: dict) -> dict[str, list[str]]:
     """Each quality check's files as display lines (duplicate groups joined by ``=``)."""
-    out = {"unreadable files": [f"{u.get('file')}: {u.get('reason')}" if isinstance(u, dict) else str(u)
-                                for u in stats.get("unreadable") or []],
+    def unreadable(u) -> str:
+        if not isinstance(u, dict):
+            return str(u)
+        reason = str(u.get("reason", ""))
+        return reason if reason.startswith(str(u.get("file"))) else f"{u.get('file')}: {reason}"
+
+    out = {"unreadable files": [unreadable(u) for u in stats.get("unreadable") or []],
            "tiny images": [str(f) for f in stats.get("tiny") or []],
            "near-gray images": [str(f) for f in stats.get("near_gray") or []],
            "exact duplicates": [" = ".join(map(str, g)) for g in stats.get("exact_duplicates") or []],

@@ -150,13 +150,15 @@ def read_image(source: Source, *, name: str | None = None, page: int = 0,
             raw, info = _read_tiff(data, name, page, max_pixels)
         else:
             raw, info = _read_pil(data, name, page, max_pixels)
-    except ImageError:
-        raise
+        return _finish(raw, info)
+    except ImageError as err:
+        if str(err).startswith(f"{name}: "):
+            raise
+        raise ImageError(f"{name}: {err}") from err
     except MemoryError as err:
         raise ImageError(f"{name}: not enough memory to decode this image") from err
     except Exception as err:  # decoders raise many types for corrupt data
         raise ImageError(f"{name}: cannot decode image data ({type(err).__name__}: {err})") from err
-    return _finish(raw, info)
 
 
 def _load_bytes(source: Source, name: str | None) -> tuple[bytes, str]:
@@ -251,7 +253,7 @@ def _pil_to_array_mode(img: Image.Image) -> tuple[Image.Image, str]:
     elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
         out, note = img.convert("RGB"), f"{mode} converted to RGB"
     else:
-        raise ImageError(f"{img.filename or 'image'}: unsupported pixel mode {mode}")
+        raise ImageError(f"unsupported pixel mode {mode}")
     out.format = fmt
     return out, note
 

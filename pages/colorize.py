@@ -7,8 +7,10 @@ from colorcore import app_support as sup
 st.title("Colorize")
 cat = ac.require_catalog()
 
-with st.sidebar:
+pick, size = st.columns([3, 1])
+with pick:
     name = ac.checkpoint_picker(cat, "colorize.checkpoint")
+with size:
     working_size = ac.working_size_picker("colorize.working_size")
 with st.expander("All checkpoints: what each was trained on and how it scored"):
     st.dataframe(sup.catalog_rows(cat.metas), hide_index=True)
@@ -36,8 +38,7 @@ for i, (file_name, data) in enumerate(inputs):
     right.image(sup.preview(result.rgb), caption=f"{name} (network at {result.working_shape[1]} x "
                 f"{result.working_shape[0]} px, {100 * result.out_of_gamut:.2f} % out of gamut)",
                 width="stretch")
-    html, height = sup.slider_html(loaded.display, result.rgb, after_label=name)
-    st.iframe(html, height=height)
+    st.iframe(sup.slider_html(loaded.display, result.rgb, after_label=name))
     with st.expander("Image facts"):
         st.dataframe(sup.image_facts(loaded.info), hide_index=True)
     st.download_button(f"Download {out_name}", result.png, file_name=out_name, mime="image/png",

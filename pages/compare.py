@@ -12,8 +12,7 @@ st.session_state.setdefault("compare.checkpoints", sup.default_compare(cat.names
 st.session_state["compare.checkpoints"] = [n for n in st.session_state["compare.checkpoints"] if n in cat.metas]
 chosen = st.multiselect("Checkpoints", cat.names, key="compare.checkpoints",
                         format_func=lambda n: sup.checkpoint_label(cat.metas[n]))
-with st.sidebar:
-    working_size = ac.working_size_picker("compare.working_size")
+working_size = ac.working_size_picker("compare.working_size")
 inputs = ac.image_inputs("compare", multiple=False)
 if not chosen or not inputs:
     st.info("Choose checkpoints and upload an image (or pick an example). A colour image is the "

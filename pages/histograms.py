@@ -5,10 +5,12 @@ import app_cache as ac
 from colorcore import app_support as sup
 from colorcore import figures
 
-st.title("a*b* histograms")
+st.title(r"a\*b\* histograms")
 cat = ac.require_catalog()
-with st.sidebar:
+pick, size = st.columns([3, 1])
+with pick:
     name = ac.checkpoint_picker(cat, "histograms.checkpoint")
+with size:
     working_size = ac.working_size_picker("histograms.working_size")
 inputs = ac.image_inputs("histograms", multiple=False)
 if not inputs:
