@@ -17,7 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 from colorcore import app_support as sup
-from colorcore.checkpoints import GRAY_BASELINE, Checkpoint, load_checkpoint
+from colorcore.checkpoints import Checkpoint, catalog_dir, load_checkpoint
 from colorcore.io import IMAGE_SUFFIXES, ImageError
 
 UPLOAD_TYPES = sorted({s.lstrip(".") for s in IMAGE_SUFFIXES})
@@ -44,7 +44,6 @@ def _catalog(stamps: tuple, folder: str) -> sup.Catalog:
 
 def catalog() -> sup.Catalog:
     """Readable catalog headers (re-read when a checkpoint file changes)."""
-    from colorcore.checkpoints import catalog_dir
     return _catalog(sup.catalog_stamps(), str(catalog_dir()))
 
 
@@ -97,6 +96,29 @@ def checkpoint_data_stats(name: str) -> dict:
 
 # ---------------------------------------------------------------------------
 # shared widgets
+
+#: Session-state key streamlit_app.py sets on every run before running a page.
+NAV_KEY = "app.navigation"
+#: Session-state key holding the page to open once the navigation is in place.
+REDIRECT_KEY = "app.redirect"
+
+
+def require_navigation(page: str) -> None:
+    """Make sure ``page`` runs inside the app's ``st.navigation``.
+
+    A server whose very first request is a page's own URL (a bookmark or a
+    reload right after a restart) runs that file through Streamlit's legacy
+    ``pages/`` folder mode, without streamlit_app.py.  Then this switches to
+    streamlit_app.py, which installs the navigation and reopens ``page``.
+
+    Parameters
+    ----------
+    page : str
+        The page's path relative to streamlit_app.py, e.g. ``"pages/compare.py"``.
+    """
+    if not st.session_state.get(NAV_KEY):
+        st.session_state[REDIRECT_KEY] = page
+        st.switch_page("streamlit_app.py")
 
 
 def require_catalog() -> sup.Catalog:
@@ -180,6 +202,6 @@ def colorize_or_report(loaded: sup.LoadedImage, name: str, working_size: int) ->
         return None
 
 
-__all__ = ["GRAY_BASELINE", "checkpoint", "catalog", "load_upload", "colorized", "folder_stats",
+__all__ = ["checkpoint", "catalog", "load_upload", "colorized", "folder_stats",
            "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
-           "image_inputs", "load_or_report", "colorize_or_report"]
+           "image_inputs", "load_or_report", "colorize_or_report", "require_navigation"]

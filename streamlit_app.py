@@ -2,6 +2,8 @@
 
 Material icons and fonts are bundled with Streamlit, so nothing is fetched from the internet.
 """
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 from PIL import Image
@@ -25,4 +27,11 @@ PAGES = [
     st.Page("pages/dataset.py", title="Dataset analysis", icon=":material/dataset:"),
 ]
 
-st.navigation(PAGES).run()
+# Pages check this flag: it is missing when a page URL was opened before the first run of
+# this script in the server process (Streamlit's legacy pages/ folder mode); see app_cache.
+st.session_state["app.navigation"] = True
+page = st.navigation(PAGES)
+redirect = st.session_state.pop("app.redirect", None)
+if redirect and Path(redirect).stem != page.url_path and any(p.url_path == Path(redirect).stem for p in PAGES):
+    st.switch_page(redirect)
+page.run()

@@ -456,15 +456,18 @@ def slider_html(before: np.ndarray, after: np.ndarray, *, before_label: str = "i
         raise ValueError(f"before and after differ in size: {before.shape[:2]} and {after.shape[:2]}")
     b, a = preview(before, max_side), preview(after, max_side)
     h, w = a.shape[:2]
+    max_width = round(min(max(w, 800), 600 * w / h))  # at most 600 px tall on screen
     esc = {ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;", ord('"'): "&quot;"}
     bl, al = before_label.translate(esc), after_label.translate(esc)
     html = f"""<!doctype html><html><head><meta charset="utf-8"><style>
 body {{margin:0; font-family:sans-serif;}}
-.ba {{position:relative; width:100%; max-width:{max(w, 900)}px; aspect-ratio:{w}/{h}; margin:auto; overflow:hidden;}}
-.ba img {{position:absolute; inset:0; width:100%; height:100%; display:block; user-select:none;}}
+.ba {{position:relative; width:100%; max-width:{max_width}px; margin:auto; overflow:hidden; line-height:0;}}
+.ba img {{width:100%; height:auto; display:block; user-select:none;}}
+.ba img.after {{position:absolute; inset:0; height:100%;}}
 .ba .after {{clip-path: inset(0 0 0 50%);}}
 .ba .bar {{position:absolute; top:0; bottom:0; left:50%; width:2px; background:#fff; box-shadow:0 0 3px #000;}}
-.ba .tag {{position:absolute; top:6px; padding:1px 6px; background:rgba(0,0,0,.55); color:#fff; font-size:12px;}}
+.ba .tag {{position:absolute; top:6px; padding:1px 6px; background:rgba(0,0,0,.55); color:#fff;
+ font-size:12px; line-height:1.4;}}
 .ba input {{position:absolute; inset:0; width:100%; height:100%; margin:0; opacity:0; cursor:ew-resize;}}
 </style></head><body><div class="ba" id="ba">
 <img class="before" alt="{bl}" src="{_png_data_uri(b)}">
@@ -609,7 +612,7 @@ def test_metrics_rows(metas: dict, baselines: dict | None = None) -> list[dict]:
         rows.append({"checkpoint": name, "data": test.get("data", meta.get("data", {}).get("root", "")),
                      **{k: test.get(k) for k in TEST_COLUMNS}})
     for label, metrics in (baselines or {}).items():
-        rows.append({"checkpoint": f"{GRAY_BASELINE} (baseline)", "data": metrics.get("data", label),
+        rows.append({"checkpoint": f"{GRAY_BASELINE} (baseline)", "data": label,
                      **{k: metrics.get(k) for k in TEST_COLUMNS}})
     return rows
 

@@ -15,6 +15,8 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 _COLORS = qualitative.Plotly
+#: Lower end of the a*b* colour scale (log10 of a bin's share), fixed so figures side by side compare.
+LOG_SHARE_MIN = -6.0
 #: Validation metrics of the per-epoch history the curves page can plot.
 VAL_METRICS = {"val_ab_rmse": "validation ab RMSE (Lab units, lower is better)",
                "val_psnr": "validation PSNR (dB, higher is better)"}
@@ -118,7 +120,9 @@ def ab_histogram_figure(hist: dict, title: str = "a*b* distribution") -> go.Figu
     Returns
     -------
     plotly.graph_objects.Figure
-        Heatmap bottom-left, a* marginal above it, b* marginal to its right.
+        Heatmap bottom-left (colour scale fixed from 1e-6 to 1 of the pixels, so
+        figures shown side by side compare), a* marginal above it, b* marginal
+        to its right.
     """
     edges = np.asarray(hist["edges"], dtype=np.float64)
     counts = np.asarray(hist["counts"], dtype=np.float64)
@@ -130,7 +134,7 @@ def ab_histogram_figure(hist: dict, title: str = "a*b* distribution") -> go.Figu
                         shared_xaxes=True, shared_yaxes=True, horizontal_spacing=0.02,
                         vertical_spacing=0.02)
     fig.add_trace(go.Heatmap(
-        x=centers, y=centers, z=_log_density(counts, n).T, colorscale="Viridis",
+        x=centers, y=centers, z=_log_density(counts, n).T, colorscale="Viridis", zmin=LOG_SHARE_MIN, zmax=0.0,
         colorbar={"title": {"text": "log10 share"}, "len": 0.75, "y": 0.38},
         hovertemplate="a* %{x:.0f}, b* %{y:.0f}<br>log10 share %{z:.2f}<extra></extra>", name="a*b*"),
         row=2, col=1)

@@ -10,7 +10,6 @@ from typing import Callable
 
 import torch
 from torch import nn
-from torchvision.models import resnet18
 
 #: Input height and width must be multiples of this (the encoder's stride).
 SIZE_MULTIPLE = 8
@@ -37,6 +36,8 @@ class StudyColorNet(nn.Module):
 
     def __init__(self, out_channels: int = 2):
         super().__init__()
+        from torchvision.models import resnet18  # imported here: torchvision's import is slow
+
         resnet = resnet18(weights=None)
         resnet.conv1.weight = nn.Parameter(resnet.conv1.weight.sum(dim=1, keepdim=True))
         self.encoder = nn.Sequential(*list(resnet.children())[0:6])

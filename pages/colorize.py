@@ -4,6 +4,7 @@ import streamlit as st
 import app_cache as ac
 from colorcore import app_support as sup
 
+ac.require_navigation("pages/colorize.py")
 st.title("Colorize")
 cat = ac.require_catalog()
 

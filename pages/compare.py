@@ -5,6 +5,7 @@ import app_cache as ac
 from colorcore import app_support as sup
 from colorcore.checkpoints import GRAY_BASELINE
 
+ac.require_navigation("pages/compare.py")
 st.title("Compare checkpoints")
 cat = ac.require_catalog()
 
@@ -38,7 +39,7 @@ if truth is not None:
     tiles = [("grayscale input (what the networks see)", gray), *outputs.items(), ("original (ground truth)", truth)]
 else:
     tiles = [("input", loaded.display), *outputs.items()]
-per_row = min(4, len(tiles))
+per_row = min(6, len(tiles))
 for start in range(0, len(tiles), per_row):
     for col, (caption, img) in zip(st.columns(per_row), tiles[start:start + per_row]):
         col.image(sup.preview(img, 800), caption=caption, width="stretch")
@@ -47,8 +48,8 @@ if truth is None:
     st.info(f"{loaded.name} is grayscale, so there is no ground truth to measure against.")
 else:
     st.subheader("Metrics against the original")
-    st.caption("Computed with colorcore.metrics exactly as `colorcore evaluate` does. cast a*/b*: mean "
-               "predicted minus true a*/b* (0 = no cast). colorfulness_gt is the original's.")
+    st.caption("Computed with colorcore.metrics exactly as `colorcore evaluate` does. cast a\\*/b\\*: mean "
+               "predicted minus true a\\*/b\\* (0 = no cast). colorfulness_gt is the original's.")
     rows = sup.compare_metrics({GRAY_BASELINE: gray, **outputs}, truth)
     st.dataframe(rows, hide_index=True,
                  column_config={k: st.column_config.NumberColumn(format="%.3f") for k in sup.COMPARE_COLUMNS})

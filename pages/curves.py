@@ -5,6 +5,7 @@ import app_cache as ac
 from colorcore import app_support as sup
 from colorcore import figures
 
+ac.require_navigation("pages/curves.py")
 st.title("Training curves")
 cat = ac.require_catalog()
 with_history = [n for n in cat.names if sup.has_history(cat.metas[n])]

@@ -5,6 +5,7 @@ import app_cache as ac
 from colorcore import analysis, figures
 from colorcore import app_support as sup
 
+ac.require_navigation("pages/dataset.py")
 st.title("Dataset analysis")
 SOURCES = ("A checkpoint's training data", "A folder under the data root")
 st.session_state.setdefault("dataset.source", SOURCES[0])
@@ -15,7 +16,7 @@ if source == SOURCES[0]:
     name = ac.checkpoint_picker(cat, "dataset.checkpoint")
     stats = ac.checkpoint_data_stats(name)
     st.caption("From the checkpoint's metadata: the data manifest and split recorded at training time, and "
-               "the a*b* histogram of its training images (hue and chroma are derived from it).")
+               "the a\\*b\\* histogram of its training images (hue and chroma are derived from it).")
 else:
     root = analysis.data_root()
     if root is None or not root.is_dir():
@@ -30,7 +31,8 @@ else:
     st.session_state.setdefault("dataset.max_images", 500)
     max_images = st.number_input("Analyse at most (seeded sample beyond)", 10, 20000, step=100,
                                  key="dataset.max_images")
-    if not st.button("Analyse folder", key="dataset.run") and st.session_state.get("dataset.done") != (folder, max_images):
+    clicked = st.button("Analyse folder", key="dataset.run")
+    if not clicked and st.session_state.get("dataset.done") != (folder, max_images):
         st.stop()
     try:
         with st.spinner(f"Reading the images of {folder}..."):

@@ -5,6 +5,7 @@ import app_cache as ac
 from colorcore import app_support as sup
 from colorcore import figures
 
+ac.require_navigation("pages/histograms.py")
 st.title(r"a\*b\* histograms")
 cat = ac.require_catalog()
 pick, size = st.columns([3, 1])
@@ -40,10 +41,10 @@ elif cat.metas[name].get("train_ab_hist"):
     right.plotly_chart(figures.ab_histogram_figure(hist, f"training images of {name}"),
                        key="histograms.reference_chart")
 else:
-    right.info(f"{name} stores no training-set a*b* histogram to compare with.")
+    right.info(f"{name} stores no training-set a\\*b\\* histogram to compare with.")
 
 st.subheader("Summary")
-st.caption("Mean chroma: average colour strength in Lab units. Cast: mean a* (green − / red +) and "
-           "mean b* (blue − / yellow +); near 0 means no overall tint. Training-set values come from "
+st.caption("Mean chroma: average colour strength in Lab units. Cast: mean a\\* (green − / red +) and "
+           "mean b\\* (blue − / yellow +); near 0 means no overall tint. Training-set values come from "
            "the stored histogram's bin centres.")
 st.dataframe(sup.summary_rows(summaries), hide_index=True)

@@ -224,3 +224,13 @@ def test_pages_say_when_catalog_is_empty(tmp_path, monkeypatch):
     for page in PAGES[:4]:
         at = open_page(page)
         assert any("catalog is empty" in i.value for i in at.info), page
+
+
+def test_page_url_opened_first_gets_the_navigation(app_env):
+    """A page URL opened before streamlit_app.py ever ran (legacy pages/ mode) ends up inside st.navigation."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page("pages/compare.py").run()
+    ok(at)
+    assert at.title[0].value == "Compare checkpoints"
+    assert at.session_state["app.navigation"] is True
+    assert "app.redirect" not in at.session_state
