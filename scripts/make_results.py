@@ -2,7 +2,7 @@
 
 Usage::
 
-    python scripts/make_results.py [--data ../shared/data/places] [--checkpoint NAME ...]
+    PYTHONPATH=. python scripts/make_results.py [--data ../shared/data/places] [--checkpoint NAME ...]
 
 Writes docs/figures/loss_curves.png, docs/figures/val_metrics.png,
 docs/figures/test_grid.png, docs/results_table.md, and the gray baseline's

@@ -51,7 +51,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, deadline_s: float = 90) -> N
 @pytest.fixture(scope="module")
 def server(tiny_catalog):
     port = _free_port()
-    env = {**os.environ, "COLORCORE_CHECKPOINTS": str(tiny_catalog), "PYTHONPATH": str(ROOT)}
+    # The tiny catalog unless COLORCORE_CHECKPOINTS is set (e.g. to checkpoints/ for real screenshots).
+    catalog = os.environ.get("COLORCORE_CHECKPOINTS", str(tiny_catalog))
+    env = {**os.environ, "COLORCORE_CHECKPOINTS": catalog, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
