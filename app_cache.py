@@ -20,7 +20,6 @@ from colorcore import app_support as sup
 from colorcore.checkpoints import Checkpoint, catalog_dir, load_checkpoint
 from colorcore.io import IMAGE_SUFFIXES, ImageError
 
-UPLOAD_TYPES = sorted({s.lstrip(".") for s in IMAGE_SUFFIXES})
 
 
 # ---------------------------------------------------------------------------
@@ -159,10 +158,22 @@ def working_size_picker(key: str) -> int:
                                  "give finer colour detail and take longer.")
 
 
+def checkpoint_and_size(cat: sup.Catalog, prefix: str) -> tuple[str, int]:
+    """Checkpoint picker and working-size slider side by side (keys ``<prefix>.checkpoint``/``.working_size``)."""
+    pick, size = st.columns([3, 1])
+    with pick:
+        name = checkpoint_picker(cat, f"{prefix}.checkpoint")
+    with size:
+        working_size = working_size_picker(f"{prefix}.working_size")
+    return name, working_size
+
+
 def image_inputs(prefix: str, *, multiple: bool) -> list[tuple[str, bytes]]:
     """File uploader plus a picker of the shipped examples; returns ``(name, bytes)`` items."""
     uploads = st.file_uploader(
-        "Upload image(s)" if multiple else "Upload an image", type=UPLOAD_TYPES,
+        # No ``type=`` filter: Streamlit raises on a disallowed extension, which would stop the page
+        # for the whole batch; colorcore.io decides per file and reports each bad one instead.
+        "Upload image(s)" if multiple else "Upload an image",
         accept_multiple_files=multiple, key=f"{prefix}.upload",
         help="PNG, JPEG, TIFF (8/16-bit integer or float), BMP, GIF or WebP. A colour image is used as "
              "ground truth: its grayscale version is colorized and compared with it.")

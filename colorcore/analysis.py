@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from .data import list_images
-from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
+from .io import IMAGE_SUFFIXES, ImageError, read_image, shrink, to_uint8
 from .metrics import ab_histogram, chroma_hue, lab_of, merge_histograms
 
 #: Environment variable naming the root folder offered by the app's dataset page.
@@ -272,12 +272,7 @@ def checkpoint_data_stats(meta: dict) -> dict:
 def _downscale(image: np.ndarray) -> np.ndarray:
     """uint8 RGB (h, w, 3) copy with long side <= ``ANALYSIS_PX`` (box filter)."""
     rgb = to_uint8(image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2))
-    height, width = rgb.shape[:2]
-    scale = ANALYSIS_PX / max(height, width)
-    if scale >= 1.0:
-        return rgb
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.array(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+    return shrink(rgb, ANALYSIS_PX, Image.Resampling.BOX)
 
 
 def _difference_hash(lightness: np.ndarray) -> np.ndarray:

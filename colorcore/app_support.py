@@ -27,12 +27,13 @@ from PIL import Image
 from .checkpoints import (GRAY_BASELINE, CheckpointError, catalog_dir, catalog_names,
                           read_metadata, resolve, summary)
 from .infer import colorize
-from .io import IMAGE_SUFFIXES, ImageError, ImageInfo, encode_png, read_image, to_uint8
+from .io import IMAGE_SUFFIXES, ImageError, ImageInfo, encode_png, read_image, shrink, to_uint8
 from .metrics import MetricAccumulator, chroma_hue, colorfulness, lab_of
 
 #: Largest upload the app colorizes (width x height); the command line takes more.
 APP_MAX_PIXELS = 40_000_000
 #: Long side of the images the pages display (full size is downloaded).
+MAX_DISPLAY_ASPECT = 50
 PREVIEW_SIDE = 1600
 #: Long side of the images inside the before/after slider (they travel as base64).
 SLIDER_SIDE = 1024
@@ -417,13 +418,18 @@ def image_facts(info: ImageInfo) -> list[dict]:
 
 
 def preview(rgb: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
-    """Downscale a uint8 (H, W) or (H, W, 3) image so its long side is at most ``max_side``."""
-    height, width = rgb.shape[:2]
-    scale = max_side / max(height, width)
-    if scale >= 1.0:
-        return rgb
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+    """Display copy of a uint8 (H, W) or (H, W, 3) image: long side at most ``max_side``.
+
+    Images thinner than 1:``MAX_DISPLAY_ASPECT`` (say 1 x 10000) are stretched along their short
+    side for display only: Streamlit's own resizing would otherwise make them 0 pixels high.
+    """
+    small = shrink(rgb, max_side)
+    height, width = small.shape[:2]
+    if width > MAX_DISPLAY_ASPECT * height:
+        small = np.repeat(small, math.ceil(width / (MAX_DISPLAY_ASPECT * height)), axis=0)
+    elif height > MAX_DISPLAY_ASPECT * width:
+        small = np.repeat(small, math.ceil(height / (MAX_DISPLAY_ASPECT * width)), axis=1)
+    return small
 
 
 def _png_data_uri(img: np.ndarray) -> str:

@@ -389,6 +389,19 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def shrink(image: np.ndarray, max_side: int, resample: int = Image.Resampling.LANCZOS) -> np.ndarray:
+    """Downscale a uint8 (H, W) or (H, W, 3) image so its long side is at most ``max_side``.
+
+    Images already small enough are returned as they are (never enlarged).
+    """
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, resample))
+
+
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

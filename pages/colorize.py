@@ -8,11 +8,7 @@ ac.require_navigation("pages/colorize.py")
 st.title("Colorize")
 cat = ac.require_catalog()
 
-pick, size = st.columns([3, 1])
-with pick:
-    name = ac.checkpoint_picker(cat, "colorize.checkpoint")
-with size:
-    working_size = ac.working_size_picker("colorize.working_size")
+name, working_size = ac.checkpoint_and_size(cat, "colorize")
 with st.expander("All checkpoints: what each was trained on and how it scored"):
     st.dataframe(sup.catalog_rows(cat.metas), hide_index=True)
 

@@ -8,11 +8,7 @@ from colorcore import figures
 ac.require_navigation("pages/histograms.py")
 st.title(r"a\*b\* histograms")
 cat = ac.require_catalog()
-pick, size = st.columns([3, 1])
-with pick:
-    name = ac.checkpoint_picker(cat, "histograms.checkpoint")
-with size:
-    working_size = ac.working_size_picker("histograms.working_size")
+name, working_size = ac.checkpoint_and_size(cat, "histograms")
 inputs = ac.image_inputs("histograms", multiple=False)
 if not inputs:
     st.info("Upload an image (or pick an example). A colour upload is compared with its own colours; "

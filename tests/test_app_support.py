@@ -261,3 +261,11 @@ def test_colorcore_never_imports_streamlit():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n.split(".")[0] == "streamlit" for n in names), path.name
+
+
+def test_preview_keeps_extremely_thin_images_drawable():
+    thin = np.zeros((1, 10000, 3), np.uint8)
+    shown = sup.preview(thin)
+    assert shown.shape[1] == sup.PREVIEW_SIDE and shown.shape[0] * sup.MAX_DISPLAY_ASPECT >= shown.shape[1]
+    tall = np.zeros((10000, 1), np.uint8)
+    assert sup.preview(tall).shape[1] >= 1600 // sup.MAX_DISPLAY_ASPECT
