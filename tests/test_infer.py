@@ -89,3 +89,21 @@ def test_weights_of_another_model_are_refused(tiny_checkpoint, tmp_path):
     save_checkpoint(other, create_model("study_resnet18"), meta_bad)
     with pytest.raises(CheckpointError, match="unknown model 'resnet999'"):
         load_checkpoint(other)
+
+
+def test_shared_checkpoint_is_never_mutated_by_concurrent_sessions(tiny_checkpoint):
+    """The app shares one loaded checkpoint between sessions (threads): results agree, weights stay."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    ckpt = load_checkpoint(tiny_checkpoint)
+    before = {k: v.clone() for k, v in ckpt.model.state_dict().items()}
+    images = [np.random.default_rng(i).random((60 + i, 90)).astype(np.float32) for i in range(6)]
+    expected = [colorize(img, ckpt, working_size=64).rgb for img in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda img: colorize(img, ckpt, working_size=64).rgb, images))
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got))
+    assert not ckpt.model.training
+    after = ckpt.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
