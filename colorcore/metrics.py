@@ -54,7 +54,7 @@ def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
 
 def lab_of(rgb_u8: np.ndarray) -> np.ndarray:
     """CIE Lab (H, W, 3) float32 of an 8-bit sRGB image (H, W, 3)."""
-    t = torch.from_numpy(np.ascontiguousarray(rgb_u8)).permute(2, 0, 1).float() / 255.0
+    t = torch.from_numpy(np.require(rgb_u8, requirements=["C", "W"])).permute(2, 0, 1).float() / 255.0
     return rgb_to_lab(t).permute(1, 2, 0).numpy()
 
 
