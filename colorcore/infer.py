@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoints import Checkpoint
-from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb, out_of_gamut_fraction
+from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
 from .models import SIZE_MULTIPLE
 
 #: Default long side of the image the network sees.
@@ -140,7 +140,8 @@ def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | N
         _, lightness = _encode(full[:, :, top:bottom], checkpoint.recipe)
         rows = tuple(t[top:bottom] for t in row_index)
         lab = torch.cat([lightness[0], _upsample_band(ab_small, rows, col_index)], dim=0)
-        clipped += out_of_gamut_fraction(lab) * (bottom - top)
-        out[top:bottom] = (lab_to_rgb(lab).permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
+        rgb, outside = lab_to_rgb_and_gamut(lab)
+        clipped += outside * (bottom - top)
+        out[top:bottom] = (rgb.permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
     return ColorizeResult(rgb=out, working_shape=shape, out_of_gamut=clipped / height)
 

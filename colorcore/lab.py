@@ -140,12 +140,17 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     return linear_to_srgb(_lab_to_linear_rgb(lab)).clamp(0.0, 1.0)
 
 
-def out_of_gamut_fraction(lab: torch.Tensor, tol: float = 1e-3) -> float:
-    """Fraction of pixels whose Lab colour lies outside the sRGB gamut."""
+def lab_to_rgb_and_gamut(lab: torch.Tensor, tol: float = 1e-3) -> tuple[torch.Tensor, float]:
+    """:func:`lab_to_rgb` plus the fraction of pixels that were outside the sRGB gamut (clipped)."""
     _check_channels(lab, "lab")
     lin = _lab_to_linear_rgb(lab)
     outside = ((lin < -tol) | (lin > 1 + tol)).any(dim=-3)
-    return float(outside.float().mean())
+    return linear_to_srgb(lin).clamp(0.0, 1.0), float(outside.float().mean())
+
+
+def out_of_gamut_fraction(lab: torch.Tensor, tol: float = 1e-3) -> float:
+    """Fraction of pixels whose Lab colour lies outside the sRGB gamut."""
+    return lab_to_rgb_and_gamut(lab, tol)[1]
 
 
 def rgb_to_gray(rgb: torch.Tensor) -> torch.Tensor:
