@@ -1,4 +1,4 @@
-"""Command line: ``python -m colorcore train | colorize | evaluate | checkpoints | analyze``.
+"""Command line: ``python -m colorcore train | colorize | evaluate | checkpoints | analyze | export``.
 
 Exit status: 0 on success, 2 on bad input or usage (one line per problem on
 stderr, no traceback), 130 when interrupted.
@@ -244,10 +244,27 @@ def _cmd_analyze(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- export
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a checkpoint's network to ONNX (dynamic height and width)")
+    p.add_argument("--checkpoint", required=True, help="catalog name or file path")
+    p.add_argument("--onnx", required=True, help="ONNX file to write")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args) -> int:
+    from .export import export_onnx
+
+    if Path(args.onnx).exists():
+        raise FileExistsError(f"{args.onnx} exists; choose another --onnx path")
+    print(f"wrote {export_onnx(load_checkpoint(args.checkpoint), args.onnx)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="colorcore", description="Colorize grayscale micrographs with CNNs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints, _add_analyze):
+    for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints, _add_analyze, _add_export):
         add(sub)
     return parser
 
