@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -135,6 +136,33 @@ def use_bf16(device: torch.device, setting: str) -> bool:
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
 
 
+@dataclass(frozen=True)
+class _Dist:
+    """Rank and world size of a torchrun launch (rank 0 of 1 otherwise)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device_name: str) -> tuple[_Dist, torch.device | None]:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1): NCCL on CUDA, gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist(), None
+    import torch.distributed as dist
+
+    use_cuda = torch.cuda.is_available() and device_name in ("auto", "cuda")
+    dist.init_process_group("nccl" if use_cuda else "gloo")
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    return _Dist(dist.get_rank(), dist.get_world_size()), device
+
+
 def state_path(out: str | Path) -> Path:
     """Resume-state file written beside a checkpoint."""
     return Path(f"{out}.state.pt")
@@ -217,9 +245,9 @@ def training_ab_histogram(images: torch.Tensor, batch: int = 256) -> dict:
 class _Progress:
     """tqdm bar with ETA on a terminal, one plain line per epoch elsewhere."""
 
-    def __init__(self, total_steps: int, first_step: int, stream=sys.stderr):
+    def __init__(self, total_steps: int, first_step: int, stream=sys.stderr, enabled: bool = True):
         self.bar = None
-        if stream.isatty():
+        if enabled and stream.isatty():
             from tqdm import tqdm
             self.bar = tqdm(total=total_steps, initial=first_step, unit="step", dynamic_ncols=True, file=stream)
 
@@ -277,6 +305,19 @@ def resume_run(cfg: TrainConfig, on_epoch: Callable[[dict], None] | None = None,
 
 def _run(cfg: TrainConfig, *, resume: bool, on_epoch, log) -> dict:
     cfg.validate()
+    rank, ddp_device = _init_distributed(cfg.device)
+    try:
+        return _loop(cfg, rank, ddp_device, resume=resume, on_epoch=on_epoch,
+                     log=log if rank.main else (lambda _: None))
+    finally:
+        if rank.world > 1:
+            import torch.distributed as dist
+            dist.destroy_process_group()
+
+
+def _loop(cfg: TrainConfig, rank: _Dist, ddp_device, *, resume: bool, on_epoch, log) -> dict:
+    if cfg.batch % rank.world:
+        raise ValueError(f"batch ({cfg.batch}) must be divisible by the number of processes ({rank.world})")
     out = Path(cfg.out)
     spath = state_path(out)
     saved = None
@@ -287,7 +328,7 @@ def _run(cfg: TrainConfig, *, resume: bool, on_epoch, log) -> dict:
         _check_resume(saved["config"], cfg)
     elif out.exists() or spath.exists():
         raise ValueError(f"{out} already exists; pass --resume to continue it or choose another --out")
-    device = pick_device(cfg.device)
+    device = ddp_device or pick_device(cfg.device)
     bf16 = use_bf16(device, cfg.bf16)
     channels_last = bf16 or device.type == "cuda"
     manifest, train_imgs, val_imgs = prepare_data(cfg, log)
@@ -309,6 +350,9 @@ def _run(cfg: TrainConfig, *, resume: bool, on_epoch, log) -> dict:
         history = list(saved["history"])
         start_epoch = int(saved["epoch"]) + 1
         log(f"resuming {out} after epoch {saved['epoch']}")
+    net = model
+    if rank.world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
     crop = cfg.crop or cfg.size
     steps_per_epoch = max(1, math.ceil(len(train_imgs) / cfg.batch))
@@ -320,60 +364,72 @@ def _run(cfg: TrainConfig, *, resume: bool, on_epoch, log) -> dict:
         train_config=dataclasses.asdict(cfg), data=manifest,
         train_ab_hist=training_ab_histogram(train_imgs),
         runtime={"device": str(device), "bf16": bf16, "channels_last": channels_last,
-                 "threads": torch.get_num_threads()})
+                 "threads": torch.get_num_threads(), "processes": rank.world})
     log(f"device {device}, bf16 autocast {'on' if bf16 else 'off'}, channels_last {channels_last}, "
-        f"{steps_per_epoch} steps/epoch")
-    progress = _Progress(total_steps, (start_epoch - 1) * steps_per_epoch)
+        f"{rank.world} process(es), {steps_per_epoch} steps/epoch")
+    progress = _Progress(total_steps, (start_epoch - 1) * steps_per_epoch, enabled=rank.main)
     model.train()
     try:
         for epoch in range(start_epoch, cfg.epochs + 1):
             t0 = time.perf_counter()
             gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
             order = torch.randperm(len(train_imgs), generator=gen)
-            seen, loss_sum = 0, 0.0
+            totals = torch.zeros(2, dtype=torch.float64)  # loss sum, images (this process's shard)
             for i in range(steps_per_epoch):
                 idx = order[i * cfg.batch:(i + 1) * cfg.batch]
-                if len(idx) < 2 and seen:  # BatchNorm cannot train on a single image
+                if len(idx) < 2 * rank.world and totals[1]:  # BatchNorm cannot train on one image
                     continue
                 step = (epoch - 1) * steps_per_epoch + i
                 for group in optimizer.param_groups:
                     group["lr"] = get_lr(step, total_steps, warmup_steps, cfg.lr, cfg.schedule)
-                batch = augment_batch(train_imgs[idx], crop, gen)
-                net_in, target, _ = _lab_batch(batch, device, cfg.recipe)
-                if channels_last:
-                    net_in = net_in.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    pred = model(net_in)
-                loss = loss_fn(pred.float(), target)
-                if not math.isfinite(loss.item()):
-                    raise FloatingPointError(f"training loss became {loss.item()} at epoch {epoch}; "
-                                             f"lower the learning rate")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                loss_sum += loss.item() * len(idx)
-                seen += len(idx)
-                progress.step(loss.item())
+                # every process draws the same global batch, then trains on its own shard of it
+                batch = augment_batch(train_imgs[idx], crop, gen)[rank.rank::rank.world]
+                loss = _train_step(net, optimizer, batch, cfg, device, loss_fn, bf16, channels_last, epoch)
+                totals += torch.tensor([loss * len(batch), len(batch)], dtype=torch.float64)
+                progress.step(loss)
+            if rank.world > 1:
+                import torch.distributed as dist
+                dist.all_reduce(totals)
             train_time = time.perf_counter() - t0
-            entry = {"epoch": epoch, "train_loss": loss_sum / seen, "lr": optimizer.param_groups[0]["lr"],
-                     "images_per_s": seen / train_time, "val_loss": None, "val_ab_rmse": None, "val_psnr": None}
-            if epoch % cfg.val_every == 0 or epoch == cfg.epochs:
-                entry.update(estimate_val(model, val_imgs, cfg, device, loss_fn))
-            entry["seconds"] = time.perf_counter() - t0
-            history.append(entry)
-            meta["history"] = history
-            meta["epochs_done"] = epoch
-            meta["complete"] = epoch == cfg.epochs
-            ckpt_io.save_checkpoint(out, model, meta)
-            _save_state(spath, model, optimizer, history, epoch, cfg, manifest)
-            if on_epoch:
-                on_epoch(entry)
-            progress.epoch(_epoch_line(entry, cfg.epochs, history), log)
+            entry = {"epoch": epoch, "train_loss": float(totals[0] / totals[1]),
+                     "lr": optimizer.param_groups[0]["lr"], "images_per_s": float(totals[1]) / train_time,
+                     "val_loss": None, "val_ab_rmse": None, "val_psnr": None}
+            if rank.main:  # rank 0 alone validates and writes checkpoints and history
+                if epoch % cfg.val_every == 0 or epoch == cfg.epochs:
+                    entry.update(estimate_val(model, val_imgs, cfg, device, loss_fn))
+                entry["seconds"] = time.perf_counter() - t0
+                history.append(entry)
+                meta.update(history=history, epochs_done=epoch, complete=epoch == cfg.epochs)
+                ckpt_io.save_checkpoint(out, model, meta)
+                _save_state(spath, model, optimizer, history, epoch, cfg, manifest)
+                if on_epoch:
+                    on_epoch(entry)
+                progress.epoch(_epoch_line(entry, cfg.epochs, history), log)
+            if rank.world > 1:
+                dist.barrier()
     finally:
         progress.close()
     return meta
+
+
+def _train_step(net: nn.Module, optimizer, batch_u8: torch.Tensor, cfg: TrainConfig, device: torch.device,
+                loss_fn: Callable, bf16: bool, channels_last: bool, epoch: int) -> float:
+    """One optimisation step on a uint8 batch; returns the loss."""
+    net_in, target, _ = _lab_batch(batch_u8, device, cfg.recipe)
+    if channels_last:
+        net_in = net_in.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        pred = net(net_in)
+    loss = loss_fn(pred.float(), target)
+    value = loss.item()
+    if not math.isfinite(value):
+        raise FloatingPointError(f"training loss became {value} at epoch {epoch}; lower the learning rate")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip:
+        nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+    optimizer.step()
+    return value
 
 
 def _save_state(path: Path, model, optimizer, history, epoch, cfg, manifest) -> None:
