@@ -425,11 +425,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
-    """Encode an (H, W, 3) uint8 or float [0, 1] image as PNG bytes."""
+    """Encode an (H, W, 3) uint8 or float [0, 1] image as PNG bytes.
+
+    zlib level 1: about twice as fast as Pillow's default for a few percent larger files, which
+    matters for multi-megapixel results.
+    """
     if rgb.dtype != np.uint8:
         rgb = to_uint8(rgb)
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
