@@ -39,7 +39,6 @@ def test_sigkill_mid_epoch_then_resume(color_folder, tmp_path):
         proc.wait()
     done = read_metadata(out)["epochs_done"]
     assert 2 <= done < 8
-    assert not list(tmp_path.glob(".*.tmp")) or True  # a killed writer may leave a temp file, never a torn target
     rerun = subprocess.run(_train_cmd(color_folder, out, "--resume"), cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=240)
     assert rerun.returncode == 0, rerun.stderr

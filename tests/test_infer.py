@@ -107,3 +107,10 @@ def test_shared_checkpoint_is_never_mutated_by_concurrent_sessions(tiny_checkpoi
     assert not ckpt.model.training
     after = ckpt.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_catalog_only_never_turns_user_input_into_a_path(tiny_checkpoint, catalog_env):
+    for text in (str(tiny_checkpoint), "../checkpoints/places12-mse", "/etc/passwd", "places12-mse.safetensors"):
+        with pytest.raises(CheckpointError, match="no checkpoint named"):
+            load_checkpoint(text, catalog_only=True)
+    assert load_checkpoint("places12-mse", catalog_only=True).name == "places12-mse"
