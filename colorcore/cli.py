@@ -49,6 +49,7 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--group-pattern", help="regex whose first group names an image's group (slide, field); "
                                            "groups never straddle splits, e.g. '^([^/]+)/' for folders")
+    p.add_argument("--include", help="regex a file's relative path must match, e.g. '^(he_|blood_)'")
     p.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and at the last)")
     p.add_argument("--model", default="study_resnet18")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
@@ -66,7 +67,7 @@ def _cmd_train(args) -> int:
 
     values = {k: getattr(args, k) for k in (
         "data", "out", "recipe", "loss", "train_images", "val_images", "test_images", "epochs", "size",
-        "crop", "batch", "lr", "seed", "group_pattern", "val_every", "model", "device", "bf16", "name",
+        "crop", "batch", "lr", "seed", "group_pattern", "include", "val_every", "model", "device", "bf16", "name",
         "description", "domain")}
     preset = STUDY_RECIPE if args.recipe == "study" else {}
     values = {**preset, **{k: v for k, v in values.items() if v is not None}}

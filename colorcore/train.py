@@ -12,6 +12,7 @@ import dataclasses
 import io
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class TrainConfig:
     grad_clip: float | None = 1.0      # max gradient norm; None = no clipping
     seed: int = 0                      # decides split, initialisation and augmentation
     group_pattern: str | None = None   # regex naming groups that must not straddle splits
+    include: str | None = None         # regex a file's relative path must match to be used
     val_every: int = 1                 # validate every N epochs (and always at the last)
     device: str = "auto"               # "auto" (cuda, mps, cpu), "cpu", "cuda", "mps"
     bf16: str = "auto"                 # autocast: "auto" (CUDA, or CPUs with native bf16), "on", "off"
@@ -211,6 +213,10 @@ def _split_sizes(n_files: int, cfg: TrainConfig) -> tuple[int, int]:
 def prepare_data(cfg: TrainConfig, log: Callable[[str], None]) -> tuple[dict, torch.Tensor, torch.Tensor]:
     """Split the folder, decode training and validation images; returns (data manifest, train, val)."""
     files = list_images(cfg.data)
+    if cfg.include:
+        files = [f for f in files if re.search(cfg.include, f)]
+        if not files:
+            raise ValueError(f"{cfg.data}: no image file matches --include {cfg.include!r}")
     n_test, n_val = _split_sizes(len(files), cfg)
     split = split_files(files, seed=cfg.seed, n_test=n_test, n_val=n_val, group_pattern=cfg.group_pattern)
     train_files = split.train(cfg.train_images)
@@ -224,7 +230,7 @@ def prepare_data(cfg: TrainConfig, log: Callable[[str], None]) -> tuple[dict, to
         raise ValueError(f"{cfg.data}: no readable training or validation images")
     manifest = {
         "root": str(cfg.data), "n_files": len(files), "manifest_sha256": file_list_hash(files),
-        "seed": cfg.seed, "group_pattern": cfg.group_pattern,
+        "seed": cfg.seed, "group_pattern": cfg.group_pattern, "include": cfg.include,
         "split": {"test": len(split.test), "val": len(split.val), "train": len(train_files),
                   "pool": len(split.pool)},
         "split_sha256": {"test": file_list_hash(split.test), "val": file_list_hash(split.val),

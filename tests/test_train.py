@@ -64,6 +64,8 @@ def test_config_errors_are_precise(color_folder, tmp_path):
         _cfg(color_folder, tmp_path / "x", size=30).validate()
     with pytest.raises(ValueError, match="cannot resume"):
         resume_run(_cfg(color_folder, tmp_path / "none.safetensors"), log=lambda _: None)
+    with pytest.raises(ValueError, match="no image file matches"):
+        train(_cfg(color_folder, tmp_path / "inc.safetensors", include="^zzz"), log=lambda _: None)
 
 
 def test_lr_schedule_warms_up_and_decays():

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Micrograph-domain checkpoints (issue: beyond the study). Usage: bash scripts/train_domain_models.sh [DATA_ROOT]
+# DATA_ROOT defaults to ../shared/data. Logs go to runs/<name>.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=${1:-../shared/data}
+mkdir -p runs checkpoints
+# Histology: H&E (MoNuSeg tiles split by slide: the TCGA-... prefix), blood smears, IHC; fluorescence excluded.
+python -m colorcore train --data "$ROOT/micrographs" --include '^(he_|blood_|ihc_)' \
+  --group-pattern '^(he_monuseg/TCGA-[^_]+)_' --test-images 80 --val-images 80 --seed 0 \
+  --epochs 60 --size 192 --crop 64 --batch 32 --loss huber --val-every 2 --domain histology \
+  --out checkpoints/histology-huber.safetensors --name histology-huber \
+  --description "H&E tissue, blood smears and IHC (micrographs), split by slide, Huber" 2>&1 | tee runs/histology-huber.log
+python -m colorcore evaluate --data "$ROOT/micrographs" --split test --checkpoint histology-huber --store \
+  --json runs/histology-huber.test.json
+python -m colorcore evaluate --data "$ROOT/micrographs" --split test --checkpoint histology-huber \
+  --checkpoint places500-huber --checkpoint gray --json runs/histology-split.test.json
