@@ -15,3 +15,15 @@ python -m colorcore evaluate --data "$ROOT/micrographs" --split test --checkpoin
   --json runs/histology-huber.test.json
 python -m colorcore evaluate --data "$ROOT/micrographs" --split test --checkpoint histology-huber \
   --checkpoint places500-huber --checkpoint gray --json runs/histology-split.test.json
+# Fluorescence: composites (DNA blue, main marker green, third marker red); BBBC021 single-cell crops are
+# grouped by their source field of view (file name without the trailing _<n>.png), so no FOV straddles splits.
+python -m colorcore train --data "$ROOT/fluorescence" \
+  --group-pattern '^bbbc021_singlecell_crops/(.+)_[0-9]+\.png$' --test-images 150 --val-images 150 --seed 0 \
+  --epochs 40 --size 64 --batch 32 --loss huber --val-every 2 --domain fluorescence \
+  --out checkpoints/fluorescence-huber.safetensors --name fluorescence-huber \
+  --description "fluorescence composites (DNA blue, marker green, third marker red), split by field of view, Huber" \
+  2>&1 | tee runs/fluorescence-huber.log
+python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-huber --store \
+  --json runs/fluorescence-huber.test.json
+python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-huber \
+  --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json
