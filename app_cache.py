@@ -48,7 +48,7 @@ def catalog() -> sup.Catalog:
 
 @st.cache_data(max_entries=16, max_size="1GB", show_spinner=False)
 def _decode(digest: str, name: str, _data: bytes) -> sup.LoadedImage:
-    return sup.load_image(name, _data)
+    return sup.load_image(name, _data, digest=digest)
 
 
 def load_upload(name: str, data: bytes) -> sup.LoadedImage:

@@ -28,7 +28,7 @@ from .checkpoints import (GRAY_BASELINE, CheckpointError, catalog_dir, catalog_n
                           read_metadata, resolve, summary)
 from .infer import colorize
 from .io import IMAGE_SUFFIXES, ImageError, ImageInfo, encode_png, read_image, shrink, to_uint8
-from .metrics import MetricAccumulator, chroma_hue, colorfulness, lab_of
+from .metrics import MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
 
 #: Largest upload the app colorizes (width x height); the command line takes more.
 APP_MAX_PIXELS = 40_000_000
@@ -376,7 +376,8 @@ class LoadedImage:
         return to_uint8(self.image)
 
 
-def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS) -> LoadedImage:
+def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS,
+               digest: str | None = None) -> LoadedImage:
     """Decode an upload's bytes.
 
     Parameters
@@ -386,6 +387,8 @@ def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS) -> L
     data : bytes
     max_pixels : int
         Larger images are refused from their header.
+    digest : str, optional
+        :func:`content_hash` of ``data`` when the caller already has it.
 
     Raises
     ------
@@ -393,8 +396,9 @@ def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS) -> L
         Empty, unreadable, unsupported or too large files; the message names the file.
     """
     safe = sanitize_filename(name, default="upload")
-    image, info = read_image(bytes(data), name=safe, max_pixels=max_pixels)
-    return LoadedImage(safe, content_hash(bytes(data)), image, info)
+    data = bytes(data)
+    image, info = read_image(data, name=safe, max_pixels=max_pixels)
+    return LoadedImage(safe, digest or content_hash(data), image, info)
 
 
 def image_facts(info: ImageInfo) -> list[dict]:
@@ -567,7 +571,6 @@ def hist_summary(hist: dict) -> dict:
 
 def ab_hist_of(rgb: np.ndarray) -> dict:
     """a*b* histogram (layout of :func:`colorcore.metrics.ab_histogram`) of a uint8 sRGB image."""
-    from .metrics import ab_histogram
     return ab_histogram(lab_of(rgb))
 
 

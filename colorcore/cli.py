@@ -190,11 +190,11 @@ def _cmd_evaluate(args) -> int:
     if args.json:
         atomic_write_bytes(args.json, (json.dumps(results, indent=2) + "\n").encode())
     if args.store:
-        for ckpt in checkpoints:
+        for given, ckpt in zip(args.checkpoint, checkpoints):
             if ckpt.name != "gray":
                 metrics = dict(ckpt.meta.get("metrics", {}))
                 metrics[args.split] = {**results[ckpt.name], "data": str(args.data)}
-                update_metadata(args.checkpoint[checkpoints.index(ckpt)], metrics=metrics)
+                update_metadata(given, metrics=metrics)
     return 2 if problems else 0
 
 

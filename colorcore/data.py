@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
@@ -190,9 +189,3 @@ def augment_batch(batch: torch.Tensor, crop: int, generator: torch.Generator) ->
         crops.append(img.flip(-1) if flip else img)
     return torch.stack(crops)
 
-
-def resize_to_multiple(t: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Antialiased resize of (N, C, H, W) float tensor to (height, width)."""
-    if t.shape[-2:] == (height, width):
-        return t
-    return F.interpolate(t, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
