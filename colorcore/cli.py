@@ -12,9 +12,15 @@ from pathlib import Path
 
 from .checkpoints import CheckpointError, list_catalog, load_checkpoint, summary, update_metadata
 from .data import list_images
-from .infer import DEFAULT_WORKING_SIZE, colorize
+from .infer import DEFAULT_WORKING_SIZE, check_temperature_for, colorize
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, encode_png, read_image, write_tiff16
+from .losses import CLASS_LOSS, LOSS_NAMES
 from .metrics import METRIC_NAMES
+from .models import CLASSIFIERS, MODELS, is_classifier
+from .quantize import check_temperature
+
+TEMPERATURE_HELP = ("annealed-mean temperature of classification (vivid) checkpoints, 0.01-1 "
+                    "(default: the checkpoint's, 0.38; lower is more vivid)")
 
 USER_ERRORS = (ImageError, CheckpointError, ValueError, FileNotFoundError, FileExistsError)
 
@@ -37,7 +43,8 @@ def _add_train(sub) -> None:
     p.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
     p.add_argument("--recipe", choices=["corrected", "study"], default="corrected",
                    help="corrected L*/ab pipeline (default) or the student study's recipe")
-    p.add_argument("--loss", choices=["mse", "huber"], help="default: huber (study recipe: mse)")
+    p.add_argument("--loss", choices=list(LOSS_NAMES),
+                   help="default: huber (study recipe: mse; classification models: ce)")
     p.add_argument("--train-images", type=int, help="first N images of the seeded training pool (default all)")
     p.add_argument("--val-images", type=int, help="validation images (default 10%% of the files)")
     p.add_argument("--test-images", type=int, help="held-out test images (default 10%% of the files)")
@@ -51,7 +58,9 @@ def _add_train(sub) -> None:
                                            "groups never straddle splits, e.g. '^([^/]+)/' for folders")
     p.add_argument("--include", help="regex a file's relative path must match, e.g. '^(he_|blood_)'")
     p.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and at the last)")
-    p.add_argument("--model", default="study_resnet18")
+    p.add_argument("--model", default="study_resnet18", choices=sorted(MODELS),
+                   help="study_resnet18 regresses a*b*; study_resnet18_classes classifies them (vivid colours)")
+    p.add_argument("--rebalance", type=float, help="classification: class rebalancing lambda (default 0.5)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--bf16", default="auto", choices=["auto", "on", "off"],
                    help="bf16 autocast (auto: on CUDA and CPUs with native bf16)")
@@ -68,8 +77,10 @@ def _cmd_train(args) -> int:
     values = {k: getattr(args, k) for k in (
         "data", "out", "recipe", "loss", "train_images", "val_images", "test_images", "epochs", "size",
         "crop", "batch", "lr", "seed", "group_pattern", "include", "val_every", "model", "device", "bf16", "name",
-        "description", "domain")}
+        "description", "domain", "rebalance")}
     preset = STUDY_RECIPE if args.recipe == "study" else {}
+    if args.model in CLASSIFIERS and args.loss is None:
+        values["loss"] = CLASS_LOSS
     values = {**preset, **{k: v for k, v in values.items() if v is not None}}
     cfg = TrainConfig.from_dict(values)
     try:
@@ -88,6 +99,7 @@ def _add_colorize(sub) -> None:
     p.add_argument("--out", required=True, help="output folder; writes <input stem>.png")
     p.add_argument("--working-size", type=int, default=DEFAULT_WORKING_SIZE,
                    help="long side of the image the network sees (default %(default)s)")
+    p.add_argument("--temperature", type=float, help=TEMPERATURE_HELP)
     p.add_argument("--tiff16", action="store_true", help="also write a 16-bit RGB TIFF")
     p.add_argument("--page", type=int, default=0, help="page of multi-page TIFFs")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
@@ -103,6 +115,7 @@ def _cmd_colorize(args) -> int:
     if args.working_size < 8:
         raise ValueError(f"--working-size must be at least 8, got {args.working_size}")
     ckpt = load_checkpoint(args.checkpoint)
+    check_temperature_for(ckpt, args.temperature)
     out_dir = Path(args.out)
     inputs = {Path(p).resolve() for p in args.images}
     claimed: set = set()
@@ -120,7 +133,7 @@ def _cmd_colorize(args) -> int:
                 if target.exists() and not args.overwrite:
                     raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
             image, info = read_image(src, page=args.page, max_pixels=args.max_pixels)
-            result = colorize(image, ckpt, working_size=args.working_size)
+            result = colorize(image, ckpt, working_size=args.working_size, temperature=args.temperature)
             atomic_write_bytes(targets[0], encode_png(result.rgb))
             if args.tiff16:
                 write_tiff16(targets[1], result.rgb.astype("float32") / 255.0)
@@ -142,6 +155,7 @@ def _add_evaluate(sub) -> None:
                    help="only the files of this split as recorded in the first non-gray checkpoint")
     p.add_argument("--limit", type=int, help="evaluate only the first N files (sorted)")
     p.add_argument("--working-size", type=int, default=DEFAULT_WORKING_SIZE)
+    p.add_argument("--temperature", type=float, help=TEMPERATURE_HELP)
     p.add_argument("--json", help="write the metrics as JSON to this file")
     p.add_argument("--store", action="store_true",
                    help="store the metrics in each checkpoint's metadata under metrics[<split>]")
@@ -182,8 +196,10 @@ def _cmd_evaluate(args) -> int:
     if sys.stderr.isatty():
         from tqdm import tqdm
         progress = lambda it: tqdm(it, unit="img")  # noqa: E731
+    if args.temperature is not None:
+        check_temperature(args.temperature)
     results, problems = evaluate(args.data, files, checkpoints, working_size=args.working_size,
-                                 progress=progress)
+                                 temperature=args.temperature, progress=progress)
     for line in problems:
         _err(line)
     print(format_table(results))
@@ -194,6 +210,8 @@ def _cmd_evaluate(args) -> int:
             if ckpt.name != "gray":
                 metrics = dict(ckpt.meta.get("metrics", {}))
                 metrics[args.split] = {**results[ckpt.name], "data": str(args.data)}
+                if is_classifier(ckpt.model):
+                    metrics[args.split]["temperature"] = args.temperature or ckpt.model.temperature
                 update_metadata(given, metrics=metrics)
     return 2 if problems else 0
 

@@ -8,10 +8,11 @@ from .checkpoints import Checkpoint
 from .infer import DEFAULT_WORKING_SIZE, colorize
 from .io import ImageError, read_image, to_uint8
 from .metrics import MetricAccumulator
+from .models import is_classifier
 
 
 def evaluate(root: str | Path, files: list[str], checkpoints: list[Checkpoint], *,
-             working_size: int | None = DEFAULT_WORKING_SIZE,
+             working_size: int | None = DEFAULT_WORKING_SIZE, temperature: float | None = None,
              progress: Callable | None = None) -> tuple[dict, list[str]]:
     """Colorize the L* of every colour image and compare with the original.
 
@@ -24,6 +25,9 @@ def evaluate(root: str | Path, files: list[str], checkpoints: list[Checkpoint], 
         Each is run on every image (``load_checkpoint("gray")`` is the baseline).
     working_size : int or None
         As in :func:`colorcore.colorize`.
+    temperature : float or None
+        Annealed-mean temperature for the classification checkpoints among
+        ``checkpoints`` (regression ones ignore it).
     progress : callable, optional
         Wraps the file iterable (e.g. ``tqdm``).
 
@@ -35,6 +39,7 @@ def evaluate(root: str | Path, files: list[str], checkpoints: list[Checkpoint], 
         One line per file that was skipped (unreadable or not in colour).
     """
     accumulators = {c.name: MetricAccumulator() for c in checkpoints}
+    temperatures = {c.name: temperature if is_classifier(c.model) else None for c in checkpoints}
     problems = []
     root = Path(root)
     for name in (progress(files) if progress else files):
@@ -48,5 +53,6 @@ def evaluate(root: str | Path, files: list[str], checkpoints: list[Checkpoint], 
             continue
         truth = to_uint8(image)
         for ckpt in checkpoints:
-            accumulators[ckpt.name].add(colorize(image, ckpt, working_size=working_size).rgb, truth)
+            accumulators[ckpt.name].add(colorize(image, ckpt, working_size=working_size,
+                                                       temperature=temperatures[ckpt.name]).rgb, truth)
     return {name: acc.result() for name, acc in accumulators.items()}, problems

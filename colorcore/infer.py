@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from .checkpoints import Checkpoint
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
-from .models import SIZE_MULTIPLE
+from .models import SIZE_MULTIPLE, is_classifier
+from .quantize import check_temperature
 
 #: Default long side of the image the network sees.
 DEFAULT_WORKING_SIZE = 512
@@ -81,13 +82,25 @@ def check_image(image: np.ndarray) -> None:
 
 
 @torch.inference_mode()
-def predict_ab(checkpoint: Checkpoint, image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+def predict_ab(checkpoint: Checkpoint, image: np.ndarray, shape: tuple[int, int],
+               temperature: float | None = None) -> torch.Tensor:
     """a*b* (1, 2, h, w) in Lab units predicted for ``image`` resized to ``shape``."""
     t = _to_chw(image)
     small = F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
     net_in, _ = _encode(small, checkpoint.recipe)
     net_in = net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last)
-    return decode_ab(checkpoint.model(net_in).float().cpu(), checkpoint.recipe)
+    kwargs = {} if temperature is None else {"temperature": temperature}
+    return decode_ab(checkpoint.model(net_in, **kwargs).float().cpu(), checkpoint.recipe)
+
+
+def check_temperature_for(checkpoint: Checkpoint, temperature: float | None) -> None:
+    """Raise ``ValueError`` if a temperature is given for a regression checkpoint, or is out of range."""
+    if temperature is None:
+        return
+    if not is_classifier(checkpoint.model):
+        raise ValueError(f"{checkpoint.name} is a regression checkpoint; a temperature applies only to "
+                         "classification (vivid-colour) checkpoints")
+    check_temperature(temperature)
 
 
 def _bilinear_axis(n_out: int, n_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -107,8 +120,8 @@ def _upsample_band(ab: torch.Tensor, rows: tuple, cols: tuple) -> torch.Tensor:
     return top * (1 - wr)[None, :, None] + bottom * wr[None, :, None]
 
 
-def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | None = DEFAULT_WORKING_SIZE
-             ) -> ColorizeResult:
+def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | None = DEFAULT_WORKING_SIZE,
+             temperature: float | None = None) -> ColorizeResult:
     """Colorize a gray (or colour, reduced to L*) image at its full resolution.
 
     Parameters
@@ -119,6 +132,9 @@ def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | N
         From :func:`colorcore.load_checkpoint`; not modified.
     working_size : int or None, default 512
         Long side of the network's input; None runs at full size (costly).
+    temperature : float or None
+        Annealed-mean temperature of a classification checkpoint (None: its
+        default, 0.38; lower is more vivid). ``ValueError`` for other checkpoints.
 
     Returns
     -------
@@ -126,9 +142,10 @@ def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | N
         ``rgb`` has exactly the input's height and width.
     """
     check_image(image)
+    check_temperature_for(checkpoint, temperature)
     height, width = image.shape[:2]
     shape = working_shape(height, width, working_size)
-    ab_small = predict_ab(checkpoint, image, shape)[0]
+    ab_small = predict_ab(checkpoint, image, shape, temperature)[0]
     col_index = _bilinear_axis(width, shape[1])
     row_index = _bilinear_axis(height, shape[0])
     out = np.empty((height, width, 3), dtype=np.uint8)

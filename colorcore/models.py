@@ -2,14 +2,19 @@
 
 Every model maps a one-channel lightness tensor ``(N, 1, H, W)`` (H and W
 multiples of :data:`SIZE_MULTIPLE`) to a two-channel tensor ``(N, 2, H, W)``
-of encoded a*b* (see :mod:`colorcore.lab` for the encodings).
+of encoded a*b* (see :mod:`colorcore.lab` for the encodings).  Classification
+models (:class:`StudyClassNet`) also give their class logits for training.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .lab import AB_SCALE
+from .quantize import DEFAULT_TEMPERATURE, annealed_mean, check_temperature
 
 #: Input height and width must be multiples of this (the encoder's stride).
 SIZE_MULTIPLE = 8
@@ -50,17 +55,76 @@ class StudyColorNet(nn.Module):
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) encoded lightness -> (N, out_channels, H, W)."""
-        if lightness.ndim != 4 or lightness.shape[1] != 1:
-            raise ValueError(f"input must have shape (N, 1, H, W), got {tuple(lightness.shape)}")
-        if lightness.shape[-2] % SIZE_MULTIPLE or lightness.shape[-1] % SIZE_MULTIPLE:
-            raise ValueError(f"input height and width must be multiples of {SIZE_MULTIPLE}, "
-                             f"got {tuple(lightness.shape[-2:])}")
+        check_lightness(lightness)
         return self.decoder(self.encoder(lightness))
+
+
+class StudyClassNet(nn.Module):
+    """The study's network as a classifier over quantised a*b* (Zhang et al. 2016).
+
+    Same encoder and decoder as :class:`StudyColorNet` with ``n_bins`` output
+    channels and without the last upsampling: logits come at half resolution
+    (as the paper predicts at reduced resolution), are decoded by the annealed
+    mean and the a*b* upsampled bilinearly.  The bin centres and rebalancing
+    weights are buffers, so they travel in the checkpoint with the weights.
+
+    Parameters
+    ----------
+    n_bins : int
+        Number of a*b* classes (set by the training data; see :func:`colorcore.quantize.fit_bins`).
+    temperature : float, default 0.38
+        Default annealed-mean temperature.
+    """
+
+    def __init__(self, n_bins: int, temperature: float = DEFAULT_TEMPERATURE):
+        super().__init__()
+        if n_bins < 2:
+            raise ValueError(f"n_bins must be >= 2, got {n_bins}")
+        base = StudyColorNet(out_channels=n_bins)
+        self.encoder = base.encoder
+        self.decoder = base.decoder[:-1]
+        self.temperature = check_temperature(temperature)
+        self.register_buffer("centers", torch.zeros(n_bins, 2))
+        self.register_buffer("class_weights", torch.ones(n_bins))
+
+    def logits(self, lightness: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W) encoded lightness -> class logits (N, Q, H/2, W/2)."""
+        check_lightness(lightness)
+        return self.decoder(self.encoder(lightness))
+
+    def decode(self, logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Class logits -> encoded a*b* at twice their resolution (annealed mean)."""
+        temperature = self.temperature if temperature is None else check_temperature(temperature)
+        ab = annealed_mean(logits, self.centers, temperature) / AB_SCALE
+        return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
+
+    def forward(self, lightness: torch.Tensor, temperature: float | None = None,
+                return_logits: bool = False) -> torch.Tensor:
+        """Encoded a*b* (N, 2, H, W), or the logits if ``return_logits`` (for training under DDP)."""
+        logits = self.logits(lightness)
+        return logits if return_logits else self.decode(logits, temperature)
+
+
+def check_lightness(lightness: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless ``lightness`` is (N, 1, H, W) with H, W multiples of SIZE_MULTIPLE."""
+    if lightness.ndim != 4 or lightness.shape[1] != 1:
+        raise ValueError(f"input must have shape (N, 1, H, W), got {tuple(lightness.shape)}")
+    if lightness.shape[-2] % SIZE_MULTIPLE or lightness.shape[-1] % SIZE_MULTIPLE:
+        raise ValueError(f"input height and width must be multiples of {SIZE_MULTIPLE}, "
+                         f"got {tuple(lightness.shape[-2:])}")
+
+
+def is_classifier(model: nn.Module) -> bool:
+    """True for classification models (they take a ``temperature`` and train on logits)."""
+    return isinstance(model, StudyClassNet)
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "study_resnet18": StudyColorNet,
+    "study_resnet18_classes": StudyClassNet,
 }
+#: Registry names of the classification models (trained with the ``ce`` loss).
+CLASSIFIERS = ("study_resnet18_classes",)
 
 
 def create_model(name: str, **kwargs) -> nn.Module:

@@ -27,9 +27,10 @@ from . import checkpoints as ckpt_io
 from .data import augment_batch, file_list_hash, list_images, load_image_tensor, split_files
 from .io import atomic_write_bytes, to_uint8
 from .lab import check_recipe, decode_ab, encode_ab, encode_input, lab_to_rgb, rgb_to_lab
-from .losses import get_loss
+from .losses import CLASS_LOSS, LOSS_NAMES, get_loss, rebalanced_cross_entropy
 from .metrics import ab_histogram, ab_rmse, merge_histograms, psnr
-from .models import SIZE_MULTIPLE, create_model
+from .models import CLASSIFIERS, SIZE_MULTIPLE, create_model, is_classifier
+from .quantize import DEFAULT_LAMBDA, fit_bins, grid_counts
 
 
 @dataclass
@@ -40,7 +41,8 @@ class TrainConfig:
     out: str                           # checkpoint file to write (.safetensors)
     model: str = "study_resnet18"      # registry name (colorcore.models.MODELS)
     recipe: str = "corrected"          # "corrected" L*/ab pipeline or the "study" reproduction
-    loss: str = "huber"                # "mse" or "huber" (delta 10 Lab units)
+    loss: str = "huber"                # "mse", "huber" (delta 10 Lab units) or "ce" (classification models)
+    rebalance: float = DEFAULT_LAMBDA  # classification: lambda mixing the colour prior with uniform
     train_images: int | None = None    # first N of the seeded training pool; None = all
     val_images: int | None = None      # None = 10 % of the files (at least 1)
     test_images: int | None = None     # None = 10 % of the files (at least 1); never trained on
@@ -77,7 +79,16 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ``ValueError`` with a precise message for any impossible setting."""
         check_recipe(self.recipe)
-        get_loss(self.loss)
+        if self.loss not in LOSS_NAMES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
+        if (self.model in CLASSIFIERS) != (self.loss == CLASS_LOSS):
+            raise ValueError(f"the {CLASS_LOSS!r} loss goes with a classification model "
+                             f"({', '.join(CLASSIFIERS)}) and only with one; got model {self.model!r}, "
+                             f"loss {self.loss!r}")
+        if self.model in CLASSIFIERS and self.recipe != "corrected":
+            raise ValueError("classification models use the corrected recipe (their classes are Lab a*b* bins)")
+        if not 0.0 <= self.rebalance <= 1.0:
+            raise ValueError(f"rebalance (lambda) must be in [0, 1], got {self.rebalance}")
         positive = {"epochs": self.epochs, "size": self.size, "batch": self.batch, "val_every": self.val_every}
         for key, value in positive.items():
             if value < 1:
@@ -179,6 +190,36 @@ def _lab_batch(batch_u8: torch.Tensor, device: torch.device, recipe: str
     return net_in, target, lightness
 
 
+def _loss_input(net: nn.Module, model: nn.Module, net_in: torch.Tensor) -> torch.Tensor:
+    """What the loss scores: class logits of a classifier, encoded a*b* of a regression net.
+
+    ``net`` is ``model`` or its DistributedDataParallel wrapper (called, so gradients sync).
+    """
+    return net(net_in, return_logits=True) if is_classifier(model) else net(net_in)
+
+
+def build_model(cfg: TrainConfig, train_imgs: torch.Tensor) -> tuple[nn.Module, dict, Callable, dict]:
+    """The network, its constructor arguments, its loss and notes for the metadata.
+
+    A classification model gets its classes, colour prior and rebalancing
+    weights from ``train_imgs`` (uint8, N x 3 x H x W) here.
+    """
+    if cfg.model not in CLASSIFIERS:
+        return create_model(cfg.model), {}, get_loss(cfg.loss), {}
+    bins = fit_bins(grid_counts(train_imgs), lam=cfg.rebalance)
+    args = {"n_bins": len(bins.centers)}
+    model = create_model(cfg.model, **args)
+    model.centers.copy_(torch.from_numpy(bins.centers))
+    model.class_weights.copy_(torch.from_numpy(bins.weights))
+
+    def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return rebalanced_cross_entropy(logits, target, model.centers, model.class_weights)
+
+    notes = {"classes": {"n_bins": len(bins.centers), "lambda": cfg.rebalance, "temperature": model.temperature,
+                         "max_weight": float(bins.weights.max()), "min_weight": float(bins.weights.min())}}
+    return model, args, loss_fn, notes
+
+
 @torch.no_grad()
 def estimate_val(model: nn.Module, images: torch.Tensor, cfg: TrainConfig, device: torch.device,
                  loss_fn: Callable, batch: int = 50) -> dict:
@@ -191,8 +232,9 @@ def estimate_val(model: nn.Module, images: torch.Tensor, cfg: TrainConfig, devic
     for start in range(0, len(images), batch):
         chunk = images[start:start + batch]
         net_in, target, lightness = _lab_batch(chunk, device, cfg.recipe)
-        pred = model(net_in).float()
-        losses.append(float(loss_fn(pred, target)) * len(chunk))
+        raw = _loss_input(model, model, net_in).float()
+        losses.append(float(loss_fn(raw, target)) * len(chunk))
+        pred = model.decode(raw) if is_classifier(model) else raw
         lab = torch.cat([lightness, decode_ab(pred, cfg.recipe)], dim=1)
         out = to_uint8(lab_to_rgb(lab).permute(0, 2, 3, 1).cpu().numpy())
         truth = chunk.permute(0, 2, 3, 1).numpy()
@@ -278,7 +320,8 @@ _RESUME_FREE = {"epochs", "device", "bf16", "val_every", "out", "description", "
 
 def _check_resume(saved: dict, cfg: TrainConfig) -> None:
     current = dataclasses.asdict(cfg)
-    differ = sorted(k for k in current if k not in _RESUME_FREE and saved.get(k) != current[k])
+    # a key missing from an older run's state had the default then, as now
+    differ = sorted(k for k in current if k not in _RESUME_FREE and k in saved and saved[k] != current[k])
     if differ:
         raise ValueError(f"cannot resume {cfg.out}: settings differ from the interrupted run ({', '.join(differ)})")
 
@@ -342,12 +385,12 @@ def _loop(cfg: TrainConfig, rank: _Dist, ddp_device, *, resume: bool, on_epoch, 
         raise ValueError(f"cannot resume {out}: the data folder's files changed since the run started")
 
     torch.manual_seed(cfg.seed)
-    model = create_model(cfg.model).to(device)
+    model, model_args, loss_fn, model_notes = build_model(cfg, train_imgs)
+    model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    loss_fn = get_loss(cfg.loss)
     history: list[dict] = []
     start_epoch = 1
     if saved:
@@ -365,12 +408,12 @@ def _loop(cfg: TrainConfig, rank: _Dist, ddp_device, *, resume: bool, on_epoch, 
     total_steps = steps_per_epoch * cfg.epochs
     warmup_steps = int(round(cfg.warmup_epochs * steps_per_epoch))
     meta = ckpt_io.new_metadata(
-        name=cfg.name or out.name.removesuffix(ckpt_io.SUFFIX), model_name=cfg.model, model_args={},
+        name=cfg.name or out.name.removesuffix(ckpt_io.SUFFIX), model_name=cfg.model, model_args=model_args,
         recipe=cfg.recipe, description=cfg.description, domain=cfg.domain,
         train_config=dataclasses.asdict(cfg), data=manifest,
         train_ab_hist=training_ab_histogram(train_imgs),
         runtime={"device": str(device), "bf16": bf16, "channels_last": channels_last,
-                 "threads": torch.get_num_threads(), "processes": rank.world})
+                 "threads": torch.get_num_threads(), "processes": rank.world}, **model_notes)
     log(f"device {device}, bf16 autocast {'on' if bf16 else 'off'}, channels_last {channels_last}, "
         f"{rank.world} process(es), {steps_per_epoch} steps/epoch")
     progress = _Progress(total_steps, (start_epoch - 1) * steps_per_epoch, enabled=rank.main)
@@ -390,7 +433,7 @@ def _loop(cfg: TrainConfig, rank: _Dist, ddp_device, *, resume: bool, on_epoch, 
                     group["lr"] = get_lr(step, total_steps, warmup_steps, cfg.lr, cfg.schedule)
                 # every process draws the same global batch, then trains on its own shard of it
                 batch = augment_batch(train_imgs[idx], crop, gen)[rank.rank::rank.world]
-                loss = _train_step(net, optimizer, batch, cfg, device, loss_fn, bf16, channels_last, epoch)
+                loss = _train_step(net, model, optimizer, batch, cfg, device, loss_fn, bf16, channels_last, epoch)
                 totals += torch.tensor([loss * len(batch), len(batch)], dtype=torch.float64)
                 progress.step(loss)
             if rank.world > 1:
@@ -418,14 +461,14 @@ def _loop(cfg: TrainConfig, rank: _Dist, ddp_device, *, resume: bool, on_epoch, 
     return meta
 
 
-def _train_step(net: nn.Module, optimizer, batch_u8: torch.Tensor, cfg: TrainConfig, device: torch.device,
-                loss_fn: Callable, bf16: bool, channels_last: bool, epoch: int) -> float:
+def _train_step(net: nn.Module, model: nn.Module, optimizer, batch_u8: torch.Tensor, cfg: TrainConfig,
+                device: torch.device, loss_fn: Callable, bf16: bool, channels_last: bool, epoch: int) -> float:
     """One optimisation step on a uint8 batch; returns the loss."""
     net_in, target, _ = _lab_batch(batch_u8, device, cfg.recipe)
     if channels_last:
         net_in = net_in.contiguous(memory_format=torch.channels_last)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        pred = net(net_in)
+        pred = _loss_input(net, model, net_in)
     loss = loss_fn(pred.float(), target)
     value = loss.item()
     if not math.isfinite(value):

@@ -49,6 +49,17 @@ def tiny_checkpoint(color_folder, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_classifier(color_folder, tmp_path_factory) -> Path:
+    """A classification (vivid-colour) checkpoint trained for 3 epochs on ``color_folder``."""
+    out = tmp_path_factory.mktemp("ckpt") / "tiny-vivid.safetensors"
+    cfg = TrainConfig(data=str(color_folder), out=str(out), model="study_resnet18_classes", loss="ce", epochs=3,
+                      size=32, batch=8, val_images=4, test_images=4, seed=0, lr=3e-3,
+                      description="tiny classification checkpoint", domain="scenes")
+    train(cfg, log=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_catalog(tiny_checkpoint, tmp_path_factory) -> Path:
     """A checkpoint catalog folder holding the tiny checkpoint under the study's four names."""
     folder = tmp_path_factory.mktemp("catalog")
