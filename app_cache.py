@@ -57,13 +57,15 @@ def load_upload(name: str, data: bytes) -> sup.LoadedImage:
 
 
 @st.cache_data(max_entries=64, max_size="1GB", show_spinner=False)
-def _colorize(digest: str, name: str, stamp: str, working_size: int | None, _image) -> sup.Colorized:
-    return sup.run_colorize(_image, checkpoint(name), working_size)
+def _colorize(digest: str, name: str, stamp: str, working_size: int | None, temperature: float | None,
+              _image) -> sup.Colorized:
+    return sup.run_colorize(_image, checkpoint(name), working_size, temperature)
 
 
-def colorized(loaded: sup.LoadedImage, name: str, working_size: int | None) -> sup.Colorized:
-    """``loaded`` colorized by checkpoint ``name``, cached per (content, checkpoint, working size)."""
-    return _colorize(loaded.digest, name, sup.checkpoint_stamp(name), working_size, loaded.image)
+def colorized(loaded: sup.LoadedImage, name: str, working_size: int | None,
+              temperature: float | None = None) -> sup.Colorized:
+    """``loaded`` colorized by checkpoint ``name``, cached per (content, checkpoint, working size, temperature)."""
+    return _colorize(loaded.digest, name, sup.checkpoint_stamp(name), working_size, temperature, loaded.image)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -140,6 +142,8 @@ def checkpoint_picker(cat: sup.Catalog, key: str, label: str = "Checkpoint") -> 
     if len(domains) > 1:
         st.session_state.setdefault(f"{key}_domain", domain)
         domain = st.radio("Domain", domains, horizontal=True, key=f"{key}_domain")
+        if domain in sup.DOMAIN_NOTES:
+            st.caption(sup.DOMAIN_NOTES[domain])
     options = groups[domain]
     if st.session_state.get(key) not in options:
         st.session_state[key] = sup.preferred_checkpoint({n: cat.metas[n] for n in options})
@@ -156,6 +160,24 @@ def working_size_picker(key: str) -> int:
     return st.select_slider("Working size (long side the network sees, px)", sup.WORKING_SIZES, key=key,
                             help="The output always has the input's full size; larger working sizes "
                                  "give finer colour detail and take longer.")
+
+
+def temperature_picker(meta: dict, key: str) -> float | None:
+    """Annealed-mean temperature slider for a classification checkpoint; None (no widget) otherwise."""
+    if not sup.is_vivid(meta):
+        return None
+    st.session_state.setdefault(key, sup.default_temperature(meta))
+    return st.slider("Temperature (annealed mean)", 0.05, 1.0, step=0.01, key=key,
+                     help="How the class probabilities become one colour: 1.0 is their mean (muted), lower "
+                          "values move toward the most likely colour (vivid). 0.38 is the paper's choice.")
+
+
+def micrograph_hint(loaded: sup.LoadedImage, cat: sup.Catalog, name: str) -> None:
+    """An ``st.info`` suggesting the histology or fluorescence checkpoints when a micrograph meets another domain."""
+    hint = sup.domain_hint(sup.micrograph_kind(loaded), sup.domain_of(cat.metas[name]),
+                           list(sup.group_by_domain(cat.metas)))
+    if hint:
+        st.info(hint)
 
 
 def checkpoint_and_size(cat: sup.Catalog, prefix: str) -> tuple[str, int]:
@@ -203,11 +225,12 @@ def load_or_report(name: str, data: bytes) -> sup.LoadedImage | None:
     return None
 
 
-def colorize_or_report(loaded: sup.LoadedImage, name: str, working_size: int) -> sup.Colorized | None:
+def colorize_or_report(loaded: sup.LoadedImage, name: str, working_size: int,
+                       temperature: float | None = None) -> sup.Colorized | None:
     """Colorize with a spinner; shows an ``st.error`` naming the file and checkpoint on failure."""
     try:
         with st.spinner(f"Colorizing {loaded.name} with {name}..."):
-            return colorized(loaded, name, working_size)
+            return colorized(loaded, name, working_size, temperature)
     except (ValueError, RuntimeError, MemoryError) as err:
         st.error(f"{loaded.name}: colorizing with {name} failed ({type(err).__name__}: {err})")
         return None
@@ -215,4 +238,5 @@ def colorize_or_report(loaded: sup.LoadedImage, name: str, working_size: int) ->
 
 __all__ = ["checkpoint", "catalog", "load_upload", "colorized", "folder_stats",
            "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
+           "temperature_picker", "micrograph_hint",
            "image_inputs", "load_or_report", "colorize_or_report", "require_navigation"]

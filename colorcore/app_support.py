@@ -27,6 +27,8 @@ from PIL import Image
 from .checkpoints import (GRAY_BASELINE, CheckpointError, catalog_dir, catalog_names,
                           read_metadata, resolve, summary)
 from .infer import colorize
+from .models import CLASSIFIERS
+from .quantize import DEFAULT_TEMPERATURE
 from .io import IMAGE_SUFFIXES, ImageError, ImageInfo, encode_png, read_image, shrink, to_uint8
 from .metrics import MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
 
@@ -43,6 +45,15 @@ WORKING_SIZES = (256, 384, 512, 768, 1024)
 STUDY_NAMES = ("places12-mse", "places12-huber", "places500-mse", "places500-huber")
 #: Domains in the order the pages list them; others follow alphabetically.
 DOMAIN_ORDER = ("scenes", "histology", "fluorescence")
+#: What each domain's checkpoints learned from, shown under the domain choice.
+DOMAIN_NOTES = {
+    "scenes": "Trained on Places2 photographs (the study's domain). For micrographs choose histology "
+              "(brightfield: H&E tissue, blood smears, IHC) or fluorescence (single fluorescence channels).",
+    "histology": "Trained on brightfield micrographs (H&E tissue, blood smears, IHC): stain-like colours "
+                 "(hematoxylin purple, eosin pink, DAB brown).",
+    "fluorescence": "Trained on fluorescence composites in the viewer convention: DNA blue, main marker green, "
+                    "third marker red.",
+}
 #: Environment variable naming another folder of shipped examples (default ``samples/``).
 SAMPLES_ENV = "COLORCORE_SAMPLES"
 #: File holding the gray baseline's stored test metrics, in the catalog folder.
@@ -222,6 +233,69 @@ def group_by_domain(metas: dict) -> dict[str, list[str]]:
     return {d: sorted(groups[d]) for d in order}
 
 
+def is_vivid(meta: dict) -> bool:
+    """True for a classification (vivid-colour) checkpoint, which takes an annealed-mean temperature."""
+    return meta.get("model", {}).get("name") in CLASSIFIERS
+
+
+def default_temperature(meta: dict) -> float:
+    """The annealed-mean temperature a classification checkpoint decodes with by default."""
+    return float(meta.get("model", {}).get("args", {}).get("temperature", DEFAULT_TEMPERATURE))
+
+
+def micrograph_kind(loaded: "LoadedImage") -> str | None:
+    """What kind of micrograph a gray input looks like, or None for a photo-like or colour input.
+
+    ``"fluorescence"``: dark background with bright structures (median under
+    0.3, 99th percentile at least 0.3 above it).  ``"brightfield"``: a 16-bit,
+    float or TIFF image with a bright background (median over 0.6).
+    ``"micrograph"``: any other 16-bit, float or TIFF gray image (DIC, EM).
+    8-bit gray PNG/JPEG files that are not fluorescence-like are not guessed
+    at: they may as well be photographs.
+    """
+    if loaded.is_color:
+        return None
+    step = max(1, int(math.sqrt(loaded.image.size / 250_000)))
+    sample = loaded.image[::step, ::step]
+    median, top = np.percentile(sample, [50, 99])
+    if median < 0.3 and top - median >= 0.3:
+        return "fluorescence"
+    scientific = loaded.info.dtype != "uint8" or loaded.info.format == "TIFF"
+    if not scientific:
+        return None
+    return "brightfield" if median > 0.6 else "micrograph"
+
+
+#: Which domain serves each kind of micrograph, and how the hint describes the input.
+_KIND_DOMAINS = {"fluorescence": (("fluorescence",), "a fluorescence image (dark background, bright structures)"),
+                 "brightfield": (("histology",), "a brightfield micrograph (bright background)"),
+                 "micrograph": (("histology", "fluorescence"), "a scientific gray image (16-bit, float or TIFF)")}
+
+
+def domain_hint(kind: str | None, current_domain: str, domains: list[str]) -> str | None:
+    """A suggestion to switch to a micrograph domain, or None when there is nothing better to offer.
+
+    Parameters
+    ----------
+    kind : str or None
+        From :func:`micrograph_kind`.
+    current_domain : str
+        Domain of the selected checkpoint.
+    domains : list of str
+        Domains present in the catalog.
+    """
+    if kind is None or kind not in _KIND_DOMAINS:
+        return None
+    wanted, described = _KIND_DOMAINS[kind]
+    offered = [d for d in wanted if d in domains]
+    if not offered or current_domain in offered:
+        return None
+    names = " or ".join(f"**{d}**" for d in offered)
+    return (f"This looks like {described}. The {current_domain} checkpoints learned the colours of "
+            f"{'photographs' if current_domain == 'scenes' else current_domain + ' images'}; "
+            f"choose the {names} domain above for stain- or dye-like colours.")
+
+
 def _fmt(value, spec: str, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
@@ -240,7 +314,9 @@ def checkpoint_label(meta: dict) -> str:
     trained = [domain_of(meta)]
     if s["train_images"] is not None:
         trained.append(f"{s['train_images']} train images")
-    if s["loss"]:
+    if is_vivid(meta):
+        trained.append("a*b* classification (vivid)")
+    elif s["loss"]:
         trained.append(f"{s['loss']} loss")
     if meta.get("recipe") == "study":
         trained.append("study recipe")
@@ -514,9 +590,13 @@ class Colorized:
     png: bytes
 
 
-def run_colorize(image: np.ndarray, checkpoint, working_size: int | None) -> Colorized:
-    """Colorize one image and encode the PNG download once (a picklable result for caching)."""
-    res = colorize(image, checkpoint, working_size=working_size)
+def run_colorize(image: np.ndarray, checkpoint, working_size: int | None,
+                 temperature: float | None = None) -> Colorized:
+    """Colorize one image and encode the PNG download once (a picklable result for caching).
+
+    ``temperature`` is passed on for classification checkpoints (None: their default).
+    """
+    res = colorize(image, checkpoint, working_size=working_size, temperature=temperature)
     return Colorized(res.rgb, tuple(res.working_shape), float(res.out_of_gamut), encode_png(res.rgb))
 
 

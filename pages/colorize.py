@@ -9,6 +9,7 @@ st.title("Colorize")
 cat = ac.require_catalog()
 
 name, working_size = ac.checkpoint_and_size(cat, "colorize")
+temperature = ac.temperature_picker(cat.metas[name], "colorize.temperature")
 with st.expander("All checkpoints: what each was trained on and how it scored"):
     st.dataframe(sup.catalog_rows(cat.metas), hide_index=True)
 
@@ -22,7 +23,9 @@ progress = st.progress(0.0, text="Colorizing...") if len(inputs) > 1 else None
 results = []
 for i, (file_name, data) in enumerate(inputs):
     loaded = ac.load_or_report(file_name, data)
-    result = ac.colorize_or_report(loaded, name, working_size) if loaded else None
+    if loaded:
+        ac.micrograph_hint(loaded, cat, name)
+    result = ac.colorize_or_report(loaded, name, working_size, temperature) if loaded else None
     if progress:
         progress.progress((i + 1) / len(inputs), text=f"{i + 1} of {len(inputs)} done")
     if result is None:

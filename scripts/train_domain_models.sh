@@ -27,3 +27,13 @@ python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoi
   --json runs/fluorescence-huber.test.json
 python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-huber \
   --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json
+# The classification model on the same fluorescence split (its annealed mean keeps hues apart where the
+# regression model averages them).
+python -m colorcore train --data "$ROOT/fluorescence" \
+  --group-pattern '^bbbc021_singlecell_crops/(.+)_[0-9]+\.png$' --test-images 150 --val-images 150 --seed 0 \
+  --epochs 40 --size 64 --batch 32 --model study_resnet18_classes --val-every 2 --domain fluorescence \
+  --out checkpoints/fluorescence-vivid.safetensors --name fluorescence-vivid \
+  --description "fluorescence composites, split by field of view, a*b* classification with class rebalancing" \
+  2>&1 | tee runs/fluorescence-vivid.log
+python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-vivid --store \
+  --json runs/fluorescence-vivid.test.json

@@ -234,3 +234,60 @@ def test_page_url_opened_first_gets_the_navigation(app_env):
     assert at.title[0].value == "Compare checkpoints"
     assert at.session_state["app.navigation"] is True
     assert "app.redirect" not in at.session_state
+
+
+@pytest.fixture()
+def domain_env(tiny_checkpoint, tiny_classifier, tmp_path, monkeypatch):
+    """A catalog with a scene regression, a scene classification and a fluorescence checkpoint."""
+    import shutil
+
+    from colorcore.checkpoints import update_metadata
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    for name, source, domain in (("places500-huber", tiny_checkpoint, "scenes"),
+                                 ("places500-vivid", tiny_classifier, "scenes"),
+                                 ("fluorescence-huber", tiny_checkpoint, "fluorescence")):
+        shutil.copy(source, folder / f"{name}.safetensors")
+        update_metadata(folder / f"{name}.safetensors", name=name, domain=domain)
+    monkeypatch.setenv("COLORCORE_CHECKPOINTS", str(folder))
+    monkeypatch.setenv("COLORCORE_SAMPLES", str(tmp_path / "no-samples"))
+    return folder
+
+
+def fluorescence_tiff16() -> bytes:
+    data = np.full((40, 56), 1500, np.uint16)
+    data[10:20, 15:35] = 52000
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, data)
+    return buf.getvalue()
+
+
+def test_colorize_suggests_the_fluorescence_domain_for_a_fluorescence_upload(domain_env):
+    at = open_page(PAGES[0])
+    assert at.radio(key="colorize.checkpoint_domain").options == ["scenes", "fluorescence"]
+    assert any("For micrographs" in c.value for c in at.caption)
+    at.file_uploader[0].set_value(("nuclei.tif", fluorescence_tiff16(), "image/tiff")).run()
+    ok(at)
+    assert any("fluorescence image" in i.value and "**fluorescence**" in i.value for i in at.info)
+    at.radio(key="colorize.checkpoint_domain").set_value("fluorescence").run()
+    ok(at)
+    assert at.selectbox(key="colorize.checkpoint").value == "fluorescence-huber"
+    assert not any("fluorescence image" in i.value for i in at.info)
+    assert any(b.label == "Download nuclei_fluorescence-huber.png" for b in at.get("download_button"))
+
+
+def test_colorize_vivid_checkpoint_has_a_temperature_slider(domain_env):
+    at = open_page(PAGES[0])
+    assert not at.slider  # regression checkpoint first: no temperature
+    at.selectbox(key="colorize.checkpoint").set_value("places500-vivid").run()
+    ok(at)
+    slider = at.slider(key="colorize.temperature")
+    assert slider.value == pytest.approx(0.38)
+    at.file_uploader[0].set_value(("cells.tif", gray_tiff16(), "image/tiff")).run()
+    ok(at)
+    first = at.get("download_button")[0].proto.url
+    at.slider(key="colorize.temperature").set_value(0.1).run()
+    ok(at)
+    assert not at.error
+    assert at.get("download_button")[0].label == "Download cells_places500-vivid.png"
+    assert at.get("download_button")[0].proto.url != first

@@ -269,3 +269,44 @@ def test_preview_keeps_extremely_thin_images_drawable():
     assert shown.shape[1] == sup.PREVIEW_SIDE and shown.shape[0] * sup.MAX_DISPLAY_ASPECT >= shown.shape[1]
     tall = np.zeros((10000, 1), np.uint8)
     assert sup.preview(tall).shape[1] >= 1600 // sup.MAX_DISPLAY_ASPECT
+
+
+def _gray_upload(name: str, image: np.ndarray) -> "sup.LoadedImage":
+    buf = io.BytesIO()
+    if name.endswith(".tif"):
+        tifffile.imwrite(buf, image)
+    else:
+        Image.fromarray(image).save(buf, format="PNG")
+    return sup.load_image(name, buf.getvalue())
+
+
+def test_micrograph_kind_and_domain_hint():
+    rng = np.random.default_rng(0)
+    dark = rng.normal(2000, 50, (64, 64)).clip(0).astype(np.uint16)
+    dark[20:30, 20:40] = 50000  # bright cells on a dark background
+    bright = np.full((64, 64), 60000, np.uint16)
+    bright[10:50, 10:50] = rng.integers(1000, 60000, (40, 40))
+    mid = (np.linspace(0, 1, 64 * 64).reshape(64, 64) * 255).astype(np.uint8)
+    assert sup.micrograph_kind(_gray_upload("f.tif", dark)) == "fluorescence"
+    assert sup.micrograph_kind(_gray_upload("b.tif", bright)) == "brightfield"
+    assert sup.micrograph_kind(_gray_upload("m.tif", mid)) == "micrograph"
+    assert sup.micrograph_kind(_gray_upload("photo.png", mid)) is None  # 8-bit PNG: could be a photo
+    assert sup.micrograph_kind(sup.load_image("c.png", png(make_color_image(rng, 20, 30)))) is None
+    domains = ["scenes", "histology", "fluorescence"]
+    hint = sup.domain_hint("fluorescence", "scenes", domains)
+    assert "**fluorescence**" in hint and "photographs" in hint and "histology" not in hint
+    assert "**histology** or **fluorescence**" in sup.domain_hint("micrograph", "scenes", domains)
+    assert sup.domain_hint("fluorescence", "fluorescence", domains) is None
+    assert sup.domain_hint("brightfield", "scenes", ["scenes", "fluorescence"]) is None
+    assert sup.domain_hint(None, "scenes", domains) is None
+
+
+def test_vivid_checkpoints_are_labelled_and_take_a_temperature(tiny_classifier):
+    from colorcore.checkpoints import read_metadata
+    meta = read_metadata(tiny_classifier)
+    assert sup.is_vivid(meta) and not sup.is_vivid(_meta("p"))
+    assert sup.default_temperature(meta) == pytest.approx(0.38)
+    assert "a*b* classification (vivid)" in sup.checkpoint_label(meta)
+    image = np.linspace(0, 1, 24 * 40, dtype=np.float32).reshape(24, 40)
+    ckpt = load_checkpoint(tiny_classifier)
+    assert sup.run_colorize(image, ckpt, 64, 0.1).rgb.shape == (24, 40, 3)
