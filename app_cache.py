@@ -18,7 +18,7 @@ import streamlit as st
 
 from colorcore import app_support as sup
 from colorcore.checkpoints import Checkpoint, catalog_dir, load_checkpoint
-from colorcore.io import IMAGE_SUFFIXES, ImageError
+from colorcore.io import ImageError
 
 
 

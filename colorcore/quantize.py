@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from .lab import rgb_to_lab
