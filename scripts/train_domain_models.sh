@@ -17,23 +17,20 @@ python -m colorcore evaluate --data "$ROOT/micrographs" --split test --checkpoin
   --checkpoint places500-huber --checkpoint gray --json runs/histology-split.test.json
 # Fluorescence: composites (DNA blue, main marker green, third marker red); BBBC021 single-cell crops are
 # grouped by their source field of view (file name without the trailing _<n>.png), so no FOV straddles splits.
-python -m colorcore train --data "$ROOT/fluorescence" \
-  --group-pattern '^bbbc021_singlecell_crops/(.+)_[0-9]+\.png$' --test-images 150 --val-images 150 --seed 0 \
-  --epochs 40 --size 64 --batch 32 --loss huber --val-every 2 --domain fluorescence \
-  --out checkpoints/fluorescence-huber.safetensors --name fluorescence-huber \
-  --description "fluorescence composites (DNA blue, marker green, third marker red), split by field of view, Huber" \
-  2>&1 | tee runs/fluorescence-huber.log
-python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-huber --store \
-  --json runs/fluorescence-huber.test.json
+fluorescence() {  # name, description, extra training args...
+  local name=$1 description=$2; shift 2
+  python -m colorcore train --data "$ROOT/fluorescence" \
+    --group-pattern '^bbbc021_singlecell_crops/(.+)_[0-9]+\.png$' --test-images 150 --val-images 150 --seed 0 \
+    --epochs 40 --size 64 --batch 32 --val-every 2 --domain fluorescence \
+    --out "checkpoints/$name.safetensors" --name "$name" --description "$description" "$@" 2>&1 | tee "runs/$name.log"
+  python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint "$name" --store \
+    --json "runs/$name.test.json"
+}
+fluorescence fluorescence-huber \
+  "fluorescence composites (DNA blue, marker green, third marker red), split by field of view, Huber" --loss huber
+# The classification model on the same split (its annealed mean keeps hues apart where regression averages them).
+fluorescence fluorescence-vivid \
+  "fluorescence composites, split by field of view, a*b* classification with class rebalancing" \
+  --model study_resnet18_classes
 python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-huber \
-  --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json
-# The classification model on the same fluorescence split (its annealed mean keeps hues apart where the
-# regression model averages them).
-python -m colorcore train --data "$ROOT/fluorescence" \
-  --group-pattern '^bbbc021_singlecell_crops/(.+)_[0-9]+\.png$' --test-images 150 --val-images 150 --seed 0 \
-  --epochs 40 --size 64 --batch 32 --model study_resnet18_classes --val-every 2 --domain fluorescence \
-  --out checkpoints/fluorescence-vivid.safetensors --name fluorescence-vivid \
-  --description "fluorescence composites, split by field of view, a*b* classification with class rebalancing" \
-  2>&1 | tee runs/fluorescence-vivid.log
-python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-vivid --store \
-  --json runs/fluorescence-vivid.test.json
+  --checkpoint fluorescence-vivid --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json
