@@ -42,6 +42,9 @@ DOMAIN_SPLITS = {
 #: Columns of the micrograph figures: the best regression and the vivid scene model, then the domain models.
 MICROGRAPH_FIGURE = ["places500-huber", "places500-vivid", "histology-huber", "fluorescence-huber",
                      "fluorescence-vivid"]
+#: Classification checkpoints swept over annealed-mean temperatures (on their validation split).
+VIVID_SWEEPS = {"places500-vivid": "places", "fluorescence-vivid": "fluorescence"}
+TEMPERATURES = (0.1, 0.2, 0.38, 0.6, 1.0)
 #: Grayscale HeLa images of ../shared/data/gray (16-bit fluorescence, float DIC, 8-bit EM).
 HELA_FILES = ["fluo-n2dl-hela_02sub_t00_uint16.tif", "imagej_hela-cells_ch0_lysosomes_uint16.tif",
               "imagej_hela-cells_ch1_mitochondria_uint16.tif", "imagej_hela-cells_ch2_nuclei_uint16.tif",
@@ -129,6 +132,16 @@ def split_table(data: Path, files: list[str], names: list[str], working_size: in
     return {(f"{n} (baseline)" if n == "gray" else n): results[n] for n in names + ["gray"]}
 
 
+def temperature_table(data: Path, files: list[str], name: str, working_size: int) -> dict:
+    """A classification checkpoint decoded at several annealed-mean temperatures on ``files``."""
+    ckpt = load_checkpoint(name)
+    rows = {}
+    for temperature in TEMPERATURES:
+        results, _ = evaluate(data, files, [ckpt], working_size=working_size, temperature=temperature)
+        rows[f"{name} T={temperature:g}"] = results[name]
+    return rows
+
+
 def all_checkpoints_table(tables: dict[str, dict]) -> str:
     """One table: every checkpoint on its own test split (scene checkpoints on the scene split) and gray."""
     head = "| test split | checkpoint | " + " | ".join(METRIC_NAMES) + " |"
@@ -196,6 +209,11 @@ def main() -> None:
             all_checkpoints_table(tables)]
     for split, (_, rows) in tables.items():
         text += ["", f"## {split} test split: all compared checkpoints", "", markdown_table(rows)]
+    for name, folder in VIVID_SWEEPS.items():
+        if name in available:
+            val_files = read_metadata(name)["data"]["files"]["val"]
+            text += ["", f"## {name} on its validation split at several temperatures", "",
+                     markdown_table(temperature_table(root / folder, val_files, name, args.working_size))]
     text += ["", "## Validation stability", ""] + [f"- {line}" for line in stability_lines(
         [read_metadata(n) for n in sorted(available)])]
     (ROOT / "docs" / "results_table.md").write_text("\n".join(text) + "\n")
