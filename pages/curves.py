@@ -24,8 +24,8 @@ if not metas:
     st.info("Choose at least one checkpoint.")
     st.stop()
 
-st.warning("Raw losses of different criteria (MSE vs Huber) are not comparable: each curve is in its "
-           "own checkpoint's loss units. Compare checkpoints on the common metrics below "
+st.warning("Raw losses of different criteria (MSE, Huber, classification cross-entropy) are not comparable: "
+           "each curve is in its own checkpoint's loss units. Compare checkpoints on the common metrics below "
            "(validation ab RMSE or PSNR, and the test table).")
 log_y = st.toggle("Logarithmic loss axis", key="curves.log")
 st.plotly_chart(figures.loss_curves(metas, log_y=log_y), key="curves.loss_chart")
