@@ -50,6 +50,9 @@ def _add_train(sub) -> None:
     p.add_argument("--test-images", type=int, help="held-out test images (default 10%% of the files)")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--size", type=int, default=128, help="images resized and center-cropped to PX")
+    p.add_argument("--scale", choices=["resize", "native"],
+                   help="resize (default): short side to --size, center crop; native: keep each image's scale, "
+                        "long side only shrunk to --size (as inference at working size --size), random --crop")
     p.add_argument("--crop", type=int, help="random training crop in px (default: --size)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, help="peak learning rate (default 1e-3; study recipe 1e-2)")
@@ -77,7 +80,7 @@ def _cmd_train(args) -> int:
     values = {k: getattr(args, k) for k in (
         "data", "out", "recipe", "loss", "train_images", "val_images", "test_images", "epochs", "size",
         "crop", "batch", "lr", "seed", "group_pattern", "include", "val_every", "model", "device", "bf16", "name",
-        "description", "domain", "rebalance")}
+        "description", "domain", "rebalance", "scale")}
     preset = STUDY_RECIPE if args.recipe == "study" else {}
     if args.model in CLASSIFIERS and args.loss is None:
         values["loss"] = CLASS_LOSS

@@ -138,12 +138,48 @@ def resize_center_crop(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(img.crop((left, top, left + size, top + size)))
 
 
+def fit_long_side(rgb: np.ndarray, max_side: int, min_side: int) -> np.ndarray:
+    """Scale an image as inference sees it: long side down to ``max_side`` if larger, aspect kept.
+
+    Images whose short side would be under ``min_side`` are enlarged to it
+    (a training crop must fit).  No crop, no padding.
+
+    Parameters
+    ----------
+    rgb : np.ndarray, uint8, shape (H, W, 3)
+
+    Returns
+    -------
+    np.ndarray, uint8, shape (h, w, 3)
+    """
+    img = Image.fromarray(rgb)
+    scale = min(1.0, max_side / max(img.width, img.height))
+    scale = max(scale, min_side / min(img.width, img.height))
+    if scale != 1.0:
+        new = (max(min_side, round(img.width * scale)), max(min_side, round(img.height * scale)))
+        img = img.resize(new, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS)
+    return np.asarray(img)
+
+
 def read_rgb_uint8(path: str | Path) -> np.ndarray:
     """Read an image as uint8 sRGB (H, W, 3); gray images get three equal channels."""
     img, _ = read_image(path)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
     return to_uint8(img)
+
+
+def _decode_all(root: Path, files: list[str], fit, progress) -> tuple[list[torch.Tensor], list[str]]:
+    """``fit(rgb)`` of every readable file as uint8 (3, h, w) tensors, and the unreadable files' reasons."""
+    images, bad = [], []
+    for f in (progress(files) if progress else files):
+        try:
+            arr = fit(read_rgb_uint8(root / f))
+        except ImageError as err:
+            bad.append(str(err))
+            continue
+        images.append(torch.from_numpy(np.array(arr)).permute(2, 0, 1))
+    return images, bad
 
 
 def load_image_tensor(root: str | Path, files: list[str], size: int, progress=None
@@ -153,35 +189,62 @@ def load_image_tensor(root: str | Path, files: list[str], size: int, progress=No
     Returns the tensor and the files that could not be read (skipped, with
     their reasons), so one bad file does not stop a training run.
     """
-    root = Path(root)
-    out = torch.empty((len(files), 3, size, size), dtype=torch.uint8)
-    bad, n = [], 0
-    for f in (progress(files) if progress else files):
-        try:
-            arr = resize_center_crop(read_rgb_uint8(root / f), size)
-        except ImageError as err:
-            bad.append(str(err))
-            continue
-        out[n] = torch.from_numpy(np.array(arr)).permute(2, 0, 1)
-        n += 1
-    return out[:n], bad
+    images, bad = _decode_all(Path(root), files, lambda rgb: resize_center_crop(rgb, size), progress)
+    return (torch.stack(images) if images else torch.empty((0, 3, size, size), dtype=torch.uint8)), bad
 
 
-def augment_batch(batch: torch.Tensor, crop: int, generator: torch.Generator) -> torch.Tensor:
+def load_image_list(root: str | Path, files: list[str], max_side: int, min_side: int, progress=None
+                    ) -> tuple[list[torch.Tensor], list[str]]:
+    """Decode ``files`` once at the scale inference sees them (:func:`fit_long_side`).
+
+    Returns uint8 (3, h, w) tensors of varying sizes and the unreadable files' reasons.
+    """
+    return _decode_all(Path(root), files, lambda rgb: fit_long_side(rgb, max_side, min_side), progress)
+
+
+def image_batches(images: torch.Tensor | list[torch.Tensor], batch: int, multiple: int = 1):
+    """Yield uint8 (n, 3, h, w) batches: slices of a tensor, or one image at a time from a list.
+
+    List images are center-cropped to multiples of ``multiple`` (a network's stride).
+    """
+    if isinstance(images, torch.Tensor):
+        for start in range(0, len(images), batch):
+            yield images[start:start + batch]
+        return
+    for img in images:
+        h, w = (img.shape[-2] // multiple) * multiple, (img.shape[-1] // multiple) * multiple
+        top, left = (img.shape[-2] - h) // 2, (img.shape[-1] - w) // 2
+        yield img[None, :, top:top + h, left:left + w]
+
+
+def take(images: torch.Tensor | list[torch.Tensor], index: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
+    """``images[index]`` for a tensor or a list of tensors."""
+    return images[index] if isinstance(images, torch.Tensor) else [images[i] for i in index.tolist()]
+
+
+def augment_batch(batch: torch.Tensor | list[torch.Tensor], crop: int, generator: torch.Generator
+                  ) -> torch.Tensor:
     """Random crop to ``crop`` x ``crop`` and random horizontal flip, per image.
 
     Parameters
     ----------
-    batch : torch.Tensor, shape (N, C, S, S)
-    crop : int, <= S
+    batch : torch.Tensor, shape (N, C, S, S), or list of (C, H, W) tensors of any sizes
+    crop : int, <= every image's height and width
     generator : torch.Generator
         Source of randomness, so epochs are reproducible.
     """
-    n, _, h, w = batch.shape
+    n = len(batch)
+    h = min(img.shape[-2] for img in batch)
+    w = min(img.shape[-1] for img in batch)
     if crop > min(h, w):
         raise ValueError(f"crop {crop} is larger than the cached images ({h} x {w})")
-    tops = torch.randint(0, h - crop + 1, (n,), generator=generator).tolist()
-    lefts = torch.randint(0, w - crop + 1, (n,), generator=generator).tolist()
+    if isinstance(batch, torch.Tensor):
+        tops = torch.randint(0, h - crop + 1, (n,), generator=generator).tolist()
+        lefts = torch.randint(0, w - crop + 1, (n,), generator=generator).tolist()
+    else:  # a uniform draw scaled to each image's own size
+        u = torch.rand(2, n, generator=generator)
+        tops = [int(x * (img.shape[-2] - crop + 1)) for x, img in zip(u[0].tolist(), batch)]
+        lefts = [int(x * (img.shape[-1] - crop + 1)) for x, img in zip(u[1].tolist(), batch)]
     flips = (torch.rand(n, generator=generator) < 0.5).tolist()
     crops = []
     for img, top, left, flip in zip(batch, tops, lefts, flips):

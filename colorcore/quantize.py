@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
+from .data import image_batches
 from .lab import rgb_to_lab
 
 #: Bin spacing in Lab units.
@@ -59,12 +60,12 @@ class ABBins:
     weights: np.ndarray
 
 
-def grid_counts(images_u8: torch.Tensor, batch: int = 256) -> np.ndarray:
+def grid_counts(images_u8: torch.Tensor | list[torch.Tensor], batch: int = 256) -> np.ndarray:
     """Count training pixels per a*b* grid cell.
 
     Parameters
     ----------
-    images_u8 : torch.Tensor, uint8, shape (N, 3, H, W)
+    images_u8 : torch.Tensor, uint8, shape (N, 3, H, W), or a list of (3, H, W)
         sRGB training images.
     batch : int
         Images converted to Lab at a time (bounds memory).
@@ -74,11 +75,11 @@ def grid_counts(images_u8: torch.Tensor, batch: int = 256) -> np.ndarray:
     np.ndarray, int64, shape (23, 23)
         ``counts[i, j]`` pixels nearest the centre ``a = -110 + 10 i``, ``b = -110 + 10 j``.
     """
-    if images_u8.ndim != 4 or images_u8.shape[1] != 3:
+    if isinstance(images_u8, torch.Tensor) and (images_u8.ndim != 4 or images_u8.shape[1] != 3):
         raise ValueError(f"images must have shape (N, 3, H, W), got {tuple(images_u8.shape)}")
     counts = torch.zeros(_CELLS * _CELLS, dtype=torch.int64)
-    for start in range(0, len(images_u8), batch):
-        ab = rgb_to_lab(images_u8[start:start + batch].float() / 255.0)[:, 1:]
+    for chunk in image_batches(images_u8, batch):
+        ab = rgb_to_lab(chunk.float() / 255.0)[:, 1:]
         cell = torch.round((ab.clamp(-AB_LIMIT, AB_LIMIT) + AB_LIMIT) / GRID).long()
         counts += torch.bincount((cell[:, 0] * _CELLS + cell[:, 1]).flatten(), minlength=_CELLS * _CELLS)
     return counts.reshape(_CELLS, _CELLS).numpy()

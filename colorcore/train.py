@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from . import checkpoints as ckpt_io
-from .data import augment_batch, file_list_hash, list_images, load_image_tensor, split_files
+from .data import (augment_batch, file_list_hash, image_batches, list_images, load_image_list, load_image_tensor,
+                   split_files, take)
 from .io import atomic_write_bytes, to_uint8
 from .lab import check_recipe, decode_ab, encode_ab, encode_input, lab_to_rgb, rgb_to_lab
 from .losses import CLASS_LOSS, LOSS_NAMES, get_loss, rebalanced_cross_entropy
@@ -48,6 +49,8 @@ class TrainConfig:
     test_images: int | None = None     # None = 10 % of the files (at least 1); never trained on
     epochs: int = 100
     size: int = 128                    # images are resized (short side) and center-cropped to this
+    scale: str = "resize"              # "resize" (as above) or "native": long side only shrunk to `size`, as
+    #                                    inference sees an image at working size `size`; training takes crops
     crop: int | None = None            # random training crop (<= size); None = size
     batch: int = 32
     optimizer: str = "adamw"           # "adamw" or "adam"
@@ -102,6 +105,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be adam or adamw, got {self.optimizer!r}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be cosine or constant, got {self.schedule!r}")
+        if self.scale not in ("resize", "native"):
+            raise ValueError(f"scale must be resize or native, got {self.scale!r}")
         if self.bf16 not in ("auto", "on", "off"):
             raise ValueError(f"bf16 must be auto, on or off, got {self.bf16!r}")
         if not self.lr > 0:
@@ -229,8 +234,7 @@ def estimate_val(model: nn.Module, images: torch.Tensor, cfg: TrainConfig, devic
     """
     model.eval()
     losses, rmses, psnrs = [], [], []
-    for start in range(0, len(images), batch):
-        chunk = images[start:start + batch]
+    for chunk in image_batches(images, batch, SIZE_MULTIPLE):
         net_in, target, lightness = _lab_batch(chunk, device, cfg.recipe)
         raw = _loss_input(model, model, net_in).float()
         losses.append(float(loss_fn(raw, target)) * len(chunk))
@@ -264,8 +268,12 @@ def prepare_data(cfg: TrainConfig, log: Callable[[str], None]) -> tuple[dict, to
     train_files = split.train(cfg.train_images)
     log(f"data: {len(files)} files -> test {len(split.test)}, val {len(split.val)}, "
         f"train {len(train_files)} of a pool of {len(split.pool)}")
-    train_imgs, bad_train = load_image_tensor(cfg.data, train_files, cfg.size)
-    val_imgs, bad_val = load_image_tensor(cfg.data, split.val, cfg.size)
+    if cfg.scale == "native":
+        train_imgs, bad_train = load_image_list(cfg.data, train_files, cfg.size, cfg.crop or cfg.size)
+        val_imgs, bad_val = load_image_list(cfg.data, split.val, cfg.size, SIZE_MULTIPLE)
+    else:
+        train_imgs, bad_train = load_image_tensor(cfg.data, train_files, cfg.size)
+        val_imgs, bad_val = load_image_tensor(cfg.data, split.val, cfg.size)
     for reason in bad_train + bad_val:
         log(f"skipped: {reason}")
     if len(train_imgs) == 0 or len(val_imgs) == 0:
@@ -283,11 +291,11 @@ def prepare_data(cfg: TrainConfig, log: Callable[[str], None]) -> tuple[dict, to
     return manifest, train_imgs, val_imgs
 
 
-def training_ab_histogram(images: torch.Tensor, batch: int = 256) -> dict:
-    """a*b* histogram of uint8 (N, 3, H, W) training images (for the app's histogram page)."""
+def training_ab_histogram(images: torch.Tensor | list[torch.Tensor], batch: int = 256) -> dict:
+    """a*b* histogram of uint8 training images, (N, 3, H, W) or a list (for the app's histogram page)."""
     return merge_histograms([
-        ab_histogram(rgb_to_lab(images[start:start + batch].float() / 255.0).permute(0, 2, 3, 1).numpy())
-        for start in range(0, len(images), batch)])
+        ab_histogram(rgb_to_lab(chunk.float() / 255.0).permute(0, 2, 3, 1).numpy())
+        for chunk in image_batches(images, batch)])
 
 
 class _Progress:
@@ -432,7 +440,7 @@ def _loop(cfg: TrainConfig, rank: _Dist, ddp_device, *, resume: bool, on_epoch, 
                 for group in optimizer.param_groups:
                     group["lr"] = get_lr(step, total_steps, warmup_steps, cfg.lr, cfg.schedule)
                 # every process draws the same global batch, then trains on its own shard of it
-                batch = augment_batch(train_imgs[idx], crop, gen)[rank.rank::rank.world]
+                batch = augment_batch(take(train_imgs, idx), crop, gen)[rank.rank::rank.world]
                 loss = _train_step(net, model, optimizer, batch, cfg, device, loss_fn, bf16, channels_last, epoch)
                 totals += torch.tensor([loss * len(batch), len(batch)], dtype=torch.float64)
                 progress.step(loss)

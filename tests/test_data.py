@@ -68,3 +68,17 @@ def test_augment_is_reproducible():
     assert a.shape == (4, 3, 8, 8) and torch.equal(a, b)
     with pytest.raises(ValueError, match="larger than"):
         augment_batch(batch, 32, torch.Generator())
+
+
+def test_native_scale_keeps_small_images_and_shrinks_large_ones():
+    from colorcore.data import fit_long_side, image_batches, take
+    assert fit_long_side(np.zeros((68, 70, 3), np.uint8), 512, 64).shape == (68, 70, 3)
+    assert fit_long_side(np.zeros((1000, 1600, 3), np.uint8), 512, 64).shape == (320, 512, 3)
+    assert fit_long_side(np.zeros((40, 300, 3), np.uint8), 512, 64).shape[0] == 64  # a crop must fit
+    images = [torch.zeros(3, 68, 70, dtype=torch.uint8), torch.ones(3, 320, 512, dtype=torch.uint8)]
+    crops = augment_batch(images, 64, torch.Generator().manual_seed(0))
+    assert crops.shape == (2, 3, 64, 64) and crops[1].min() == 1
+    assert [tuple(b.shape) for b in image_batches(images, 8, multiple=8)] == [(1, 3, 64, 64), (1, 3, 320, 512)]
+    assert take(images, torch.tensor([1]))[0] is images[1]
+    with pytest.raises(ValueError, match="crop 80 is larger"):
+        augment_batch(images, 80, torch.Generator())

@@ -73,3 +73,21 @@ def test_lr_schedule_warms_up_and_decays():
     assert get_lr(10, 100, 10, 1.0, "cosine") == pytest.approx(1.0)
     assert get_lr(100, 100, 10, 1.0, "cosine") == pytest.approx(0.05)
     assert get_lr(50, 100, 0, 1.0, "constant") == 1.0
+
+
+def test_native_scale_training_on_images_of_several_sizes(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from conftest import make_color_image
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        h, w = (40, 48) if i % 2 else (90, 130)
+        Image.fromarray(make_color_image(rng, h, w)).save(tmp_path / f"im{i}.png")
+    out = tmp_path / "native.safetensors"
+    meta = train(_cfg(tmp_path, out, epochs=2, size=96, crop=32, scale="native", val_images=2, test_images=2),
+                 log=lambda _: None)
+    assert meta["train_config"]["scale"] == "native"
+    assert all(math.isfinite(h["val_ab_rmse"]) for h in meta["history"])
+    with pytest.raises(ValueError, match="scale must be resize or native"):
+        _cfg(tmp_path, tmp_path / "x.safetensors", scale="big").validate()
