@@ -32,5 +32,9 @@ fluorescence fluorescence-huber \
 fluorescence fluorescence-vivid \
   "fluorescence composites, split by field of view, a*b* classification with class rebalancing" \
   --model study_resnet18_classes
+# At the scale inference sees: each image keeps its scale (long side at most 512 px), 64-px random crops.
+fluorescence fluorescence-native \
+  "fluorescence composites at native scale (long side at most 512 px, 64-px crops), split by field of view, Huber" \
+  --loss huber --size 512 --scale native --crop 64
 python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-huber \
-  --checkpoint fluorescence-vivid --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json
+  --checkpoint fluorescence-vivid --checkpoint fluorescence-native --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json
