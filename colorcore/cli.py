@@ -60,6 +60,8 @@ def _add_train(sub) -> None:
     p.add_argument("--group-pattern", help="regex whose first group names an image's group (slide, field); "
                                            "groups never straddle splits, e.g. '^([^/]+)/' for folders")
     p.add_argument("--include", help="regex a file's relative path must match, e.g. '^(he_|blood_)'")
+    p.add_argument("--oversample", help="regex of training files to show more often, e.g. whole fields among crops")
+    p.add_argument("--oversample-factor", type=int, help="times a matching file is seen an epoch (default 1)")
     p.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and at the last)")
     p.add_argument("--model", default="study_resnet18", choices=sorted(MODELS),
                    help="study_resnet18 regresses a*b*; study_resnet18_classes classifies them (vivid colours)")
@@ -80,7 +82,7 @@ def _cmd_train(args) -> int:
     values = {k: getattr(args, k) for k in (
         "data", "out", "recipe", "loss", "train_images", "val_images", "test_images", "epochs", "size",
         "crop", "batch", "lr", "seed", "group_pattern", "include", "val_every", "model", "device", "bf16", "name",
-        "description", "domain", "rebalance", "scale")}
+        "description", "domain", "rebalance", "scale", "oversample", "oversample_factor")}
     preset = STUDY_RECIPE if args.recipe == "study" else {}
     if args.model in CLASSIFIERS and args.loss is None:
         values["loss"] = CLASS_LOSS

@@ -62,6 +62,8 @@ class TrainConfig:
     seed: int = 0                      # decides split, initialisation and augmentation
     group_pattern: str | None = None   # regex naming groups that must not straddle splits
     include: str | None = None         # regex a file's relative path must match to be used
+    oversample: str | None = None      # regex of training files seen `oversample_factor` times an epoch
+    oversample_factor: int = 1         # (rare kinds of image, e.g. whole fields among single-cell crops)
     val_every: int = 1                 # validate every N epochs (and always at the last)
     device: str = "auto"               # "auto" (cuda, mps, cpu), "cpu", "cuda", "mps"
     bf16: str = "auto"                 # autocast: "auto" (CUDA, or CPUs with native bf16), "on", "off"
@@ -92,7 +94,8 @@ class TrainConfig:
             raise ValueError("classification models use the corrected recipe (their classes are Lab a*b* bins)")
         if not 0.0 <= self.rebalance <= 1.0:
             raise ValueError(f"rebalance (lambda) must be in [0, 1], got {self.rebalance}")
-        positive = {"epochs": self.epochs, "size": self.size, "batch": self.batch, "val_every": self.val_every}
+        positive = {"epochs": self.epochs, "size": self.size, "batch": self.batch, "val_every": self.val_every,
+                    "oversample_factor": self.oversample_factor}
         for key, value in positive.items():
             if value < 1:
                 raise ValueError(f"{key} must be >= 1, got {value}")
@@ -268,11 +271,15 @@ def prepare_data(cfg: TrainConfig, log: Callable[[str], None]) -> tuple[dict, to
     train_files = split.train(cfg.train_images)
     log(f"data: {len(files)} files -> test {len(split.test)}, val {len(split.val)}, "
         f"train {len(train_files)} of a pool of {len(split.pool)}")
+    seen = oversampled(train_files, cfg.oversample, cfg.oversample_factor)
+    if len(seen) > len(train_files):
+        log(f"oversampling: {len(seen) - len(train_files)} extra training samples an epoch from "
+            f"files matching {cfg.oversample!r}")
     if cfg.scale == "native":
-        train_imgs, bad_train = load_image_list(cfg.data, train_files, cfg.size, cfg.crop or cfg.size)
+        train_imgs, bad_train = load_image_list(cfg.data, seen, cfg.size, cfg.crop or cfg.size)
         val_imgs, bad_val = load_image_list(cfg.data, split.val, cfg.size, SIZE_MULTIPLE)
     else:
-        train_imgs, bad_train = load_image_tensor(cfg.data, train_files, cfg.size)
+        train_imgs, bad_train = load_image_tensor(cfg.data, seen, cfg.size)
         val_imgs, bad_val = load_image_tensor(cfg.data, split.val, cfg.size)
     for reason in bad_train + bad_val:
         log(f"skipped: {reason}")
@@ -289,6 +296,22 @@ def prepare_data(cfg: TrainConfig, log: Callable[[str], None]) -> tuple[dict, to
         "skipped": bad_train + bad_val,
     }
     return manifest, train_imgs, val_imgs
+
+
+def oversampled(files: list[str], pattern: str | None, factor: int) -> list[str]:
+    """``files`` plus ``factor - 1`` more copies of those matching ``pattern`` (the training list of an epoch).
+
+    Raises
+    ------
+    ValueError
+        If a pattern is given but no file matches it.
+    """
+    if not pattern or factor == 1:
+        return list(files)
+    extra = [f for f in files if re.search(pattern, f)]
+    if not extra:
+        raise ValueError(f"no training file matches --oversample {pattern!r}")
+    return list(files) + extra * (factor - 1)
 
 
 def training_ab_histogram(images: torch.Tensor | list[torch.Tensor], batch: int = 256) -> dict:

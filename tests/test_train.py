@@ -91,3 +91,16 @@ def test_native_scale_training_on_images_of_several_sizes(tmp_path):
     assert all(math.isfinite(h["val_ab_rmse"]) for h in meta["history"])
     with pytest.raises(ValueError, match="scale must be resize or native"):
         _cfg(tmp_path, tmp_path / "x.safetensors", scale="big").validate()
+
+
+def test_oversampling_repeats_matching_files_and_refuses_a_pattern_matching_nothing(color_folder, tmp_path):
+    from colorcore.train import oversampled
+    assert oversampled(["a/1", "b/2"], "^a/", 3) == ["a/1", "b/2", "a/1", "a/1"]
+    assert oversampled(["a/1"], None, 5) == ["a/1"]
+    with pytest.raises(ValueError, match="no training file matches"):
+        oversampled(["a/1"], "^z", 2)
+    meta = train(_cfg(color_folder, tmp_path / "o.safetensors", epochs=1, oversample="^a/", oversample_factor=2),
+                 log=lambda _: None)
+    assert meta["data"]["split"]["train"] == 32 and meta["train_config"]["oversample_factor"] == 2
+    with pytest.raises(ValueError, match="oversample_factor must be >= 1"):
+        _cfg(color_folder, tmp_path / "x.safetensors", oversample_factor=0).validate()
