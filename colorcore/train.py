@@ -206,11 +206,12 @@ def _loss_input(net: nn.Module, model: nn.Module, net_in: torch.Tensor) -> torch
     return net(net_in, return_logits=True) if is_classifier(model) else net(net_in)
 
 
-def build_model(cfg: TrainConfig, train_imgs: torch.Tensor) -> tuple[nn.Module, dict, Callable, dict]:
+def build_model(cfg: TrainConfig, train_imgs: torch.Tensor | list[torch.Tensor]
+                ) -> tuple[nn.Module, dict, Callable, dict]:
     """The network, its constructor arguments, its loss and notes for the metadata.
 
     A classification model gets its classes, colour prior and rebalancing
-    weights from ``train_imgs`` (uint8, N x 3 x H x W) here.
+    weights from ``train_imgs`` (uint8, N x 3 x H x W or a list of 3 x H x W) here.
     """
     if cfg.model not in CLASSIFIERS:
         return create_model(cfg.model), {}, get_loss(cfg.loss), {}
@@ -229,8 +230,8 @@ def build_model(cfg: TrainConfig, train_imgs: torch.Tensor) -> tuple[nn.Module, 
 
 
 @torch.no_grad()
-def estimate_val(model: nn.Module, images: torch.Tensor, cfg: TrainConfig, device: torch.device,
-                 loss_fn: Callable, batch: int = 50) -> dict:
+def estimate_val(model: nn.Module, images: torch.Tensor | list[torch.Tensor], cfg: TrainConfig,
+                 device: torch.device, loss_fn: Callable, batch: int = 50) -> dict:
     """Validation loss (the training criterion) and loss-independent ab RMSE and PSNR.
 
     The model is switched to ``eval()`` and back to ``train()``.
