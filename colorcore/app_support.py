@@ -343,14 +343,16 @@ def catalog_rows(metas: dict) -> list[dict]:
 
 
 def preferred_checkpoint(metas: dict) -> str | None:
-    """The checkpoint pages start with: lowest test ab RMSE, else most training images, else the first."""
+    """The checkpoint pages start with: one marked ``recommended`` in its metadata, else the lowest
+    test ab RMSE, else the most training images, else the first."""
     if not metas:
         return None
 
     def key(name):
         s = summary(metas[name])
         rmse = s["test_ab_rmse"]
-        return (rmse is None, rmse if rmse is not None else 0.0, -(s["train_images"] or 0), name)
+        return (not metas[name].get("recommended"), rmse is None, rmse if rmse is not None else 0.0,
+                -(s["train_images"] or 0), name)
 
     return min(metas, key=key)
 

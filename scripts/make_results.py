@@ -36,12 +36,12 @@ SCENE_CHECKPOINTS = ["places12-mse", "places12-huber", "places500-mse", "places5
 #: recorded split is used) and the scene checkpoints compared with them.
 DOMAIN_SPLITS = {
     "histology": ("micrographs", ["histology-huber"], ["places500-huber", "places4500-huber", "places500-vivid"]),
-    "fluorescence": ("fluorescence", ["fluorescence-native", "fluorescence-huber", "fluorescence-vivid"],
+    "fluorescence": ("fluorescence", ["fluorescence-fields", "fluorescence-huber", "fluorescence-vivid"],
                      ["places500-huber", "places4500-huber", "places500-vivid"]),
 }
 #: Columns of the micrograph figures: the best regression and the vivid scene model, then the domain models.
 MICROGRAPH_FIGURE = ["places500-huber", "places500-vivid", "histology-huber", "fluorescence-huber",
-                     "fluorescence-vivid", "fluorescence-native"]
+                     "fluorescence-vivid", "fluorescence-fields"]
 #: Classification checkpoints swept over annealed-mean temperatures (on their validation split).
 VIVID_SWEEPS = {"places500-vivid": "places", "fluorescence-vivid": "fluorescence"}
 TEMPERATURES = (0.1, 0.2, 0.38, 0.6, 1.0)

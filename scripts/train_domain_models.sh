@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${1:-../shared/data}
-mkdir -p runs checkpoints
+mkdir -p runs/ablations checkpoints
 # Histology: H&E (MoNuSeg tiles split by slide: the TCGA-... prefix), blood smears, IHC; fluorescence excluded.
 python -m colorcore train --data "$ROOT/micrographs" --include '^(he_|blood_|ihc_)' \
   --group-pattern '^(he_monuseg/TCGA-[^_]+)_' --test-images 80 --val-images 80 --seed 0 \
@@ -32,9 +32,16 @@ fluorescence fluorescence-huber \
 fluorescence fluorescence-vivid \
   "fluorescence composites, split by field of view, a*b* classification with class rebalancing" \
   --model study_resnet18_classes
-# At the scale inference sees: each image keeps its scale (long side at most 512 px), 64-px random crops.
-fluorescence fluorescence-native \
-  "fluorescence composites at native scale (long side at most 512 px, 64-px crops), split by field of view, Huber" \
-  --loss huber --size 512 --scale native --crop 64
+# At the scale inference sees (each image keeps its scale, long side at most 512 px, 64-px random crops), with
+# the ~30 whole fields shown 16 times an epoch among the 1440 single-cell crops; the recommended one.
+fluorescence fluorescence-fields \
+  "fluorescence composites at native scale, whole fields shown 16x an epoch, split by field of view, Huber" \
+  --loss huber --size 512 --scale native --crop 64 --oversample '^(?!bbbc021_singlecell_crops/)' --oversample-factor 16
+python -c "from colorcore.checkpoints import update_metadata; update_metadata('fluorescence-fields', recommended=True)"
+# Ablation (not shipped): native scale without the oversampling, written outside the catalog.
+python -m colorcore train --data "$ROOT/fluorescence" \
+  --group-pattern '^bbbc021_singlecell_crops/(.+)_[0-9]+\.png$' --test-images 150 --val-images 150 --seed 0 \
+  --epochs 40 --size 512 --scale native --crop 64 --batch 32 --val-every 2 --domain fluorescence --loss huber \
+  --out runs/ablations/fluorescence-native.safetensors --name fluorescence-native 2>&1 | tee runs/fluorescence-native.log
 python -m colorcore evaluate --data "$ROOT/fluorescence" --split test --checkpoint fluorescence-huber \
-  --checkpoint fluorescence-vivid --checkpoint fluorescence-native --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json
+  --checkpoint fluorescence-vivid --checkpoint fluorescence-fields --checkpoint places500-huber --checkpoint gray --json runs/fluorescence-split.test.json

@@ -91,6 +91,7 @@ def test_preferred_and_default_compare():
     assert sup.preferred_checkpoint(metas) == "d"
     assert sup.preferred_checkpoint({k: metas[k] for k in "ab"}) == "b"
     assert sup.preferred_checkpoint({}) is None
+    assert sup.preferred_checkpoint({**metas, "e": _meta("e", psnr=20, rmse=12.0, recommended=True)}) == "e"
     assert sup.default_compare(["x", *STUDY_NAMES, "y"]) == list(STUDY_NAMES)
     assert sup.default_compare(list("abcdef")) == list("abcd")
 
