@@ -129,6 +129,17 @@ def test_colorize_compare_and_curves_in_chromium(server, browser, shots, tmp_pat
     assert not outside, f"requests left localhost: {outside[:5]}"
 
 
+def _open_page(page, link: str) -> None:
+    """Follow a navigation link and wait until that page's own title is shown and its run has finished.
+
+    Waiting for the title (not just any uploader) matters: right after the click the previous page's
+    widgets are still attached, and a file set on them would be lost.
+    """
+    page.get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=link).first.wait_for(timeout=TIMEOUT_MS)
+    _wait_idle(page)
+
+
 def _drive(page, server: str, tif: Path, color: Path, shots: Path) -> None:
     page.goto(server, timeout=TIMEOUT_MS)
     page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached", timeout=TIMEOUT_MS)
@@ -139,7 +150,7 @@ def _drive(page, server: str, tif: Path, color: Path, shots: Path) -> None:
     _no_exception_box(page)
     page.screenshot(path=str(shots / "colorize.png"), full_page=True)
 
-    page.get_by_role("link", name="Compare checkpoints").click()
+    _open_page(page, "Compare checkpoints")
     page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached", timeout=TIMEOUT_MS)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(color))
     page.get_by_text("Metrics against the original").wait_for(timeout=TIMEOUT_MS)
@@ -148,7 +159,7 @@ def _drive(page, server: str, tif: Path, color: Path, shots: Path) -> None:
     _no_exception_box(page)
     page.screenshot(path=str(shots / "compare.png"), full_page=True)
 
-    page.get_by_role("link", name="Training curves").click()
+    _open_page(page, "Training curves")
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=TIMEOUT_MS)
     _wait_idle(page)
     assert page.locator(".js-plotly-plot").count() >= 2
