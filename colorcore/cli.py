@@ -236,12 +236,13 @@ def _cmd_checkpoints(args) -> int:
     if not rows:
         print("no checkpoints in the catalog")
         return 0
-    print(f"{'name':<18} {'domain':<13} {'recipe':<10} {'loss':<6} {'train':>6} {'epochs':>6} "
+    width = max(18, *(len(str(r["name"])) for r in rows))
+    print(f"{'name':<{width}} {'domain':<13} {'recipe':<10} {'loss':<6} {'train':>6} {'epochs':>6} "
           f"{'test psnr':>9} {'ab_rmse':>8}  description")
     for r in rows:
         psnr_s = f"{r['test_psnr']:.2f}" if r["test_psnr"] is not None else "-"
         rmse_s = f"{r['test_ab_rmse']:.2f}" if r["test_ab_rmse"] is not None else "-"
-        print(f"{r['name']:<18} {r['domain']:<13} {r['recipe']:<10} {r['loss']:<6} {r['train_images'] or '-':>6} "
+        print(f"{r['name']:<{width}} {r['domain']:<13} {r['recipe']:<10} {r['loss']:<6} {r['train_images'] or '-':>6} "
               f"{r['epochs']:>6} {psnr_s:>9} {rmse_s:>8}  {r['description']}")
     return 0
 
