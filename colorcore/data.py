@@ -118,6 +118,14 @@ def split_files(files: list[str], *, seed: int, n_test: int, n_val: int,
     return Split(test=sorted(test), val=sorted(val), pool=pool)
 
 
+def _rescale(img: Image.Image, scale: float, min_side: int) -> Image.Image:
+    """``img`` scaled by ``scale`` (bicubic up, Lanczos down), each side at least ``min_side``."""
+    if scale == 1.0:
+        return img
+    new = (max(min_side, round(img.width * scale)), max(min_side, round(img.height * scale)))
+    return img.resize(new, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS)
+
+
 def resize_center_crop(rgb: np.ndarray, size: int) -> np.ndarray:
     """Resize so the short side is ``size`` (antialiased), then center-crop to size x size.
 
@@ -130,10 +138,7 @@ def resize_center_crop(rgb: np.ndarray, size: int) -> np.ndarray:
     np.ndarray, uint8, shape (size, size, 3)
     """
     img = Image.fromarray(rgb)
-    scale = size / min(img.width, img.height)
-    if scale != 1.0:
-        new = (max(size, round(img.width * scale)), max(size, round(img.height * scale)))
-        img = img.resize(new, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS)
+    img = _rescale(img, size / min(img.width, img.height), size)
     left, top = (img.width - size) // 2, (img.height - size) // 2
     return np.asarray(img.crop((left, top, left + size, top + size)))
 
@@ -153,12 +158,8 @@ def fit_long_side(rgb: np.ndarray, max_side: int, min_side: int) -> np.ndarray:
     np.ndarray, uint8, shape (h, w, 3)
     """
     img = Image.fromarray(rgb)
-    scale = min(1.0, max_side / max(img.width, img.height))
-    scale = max(scale, min_side / min(img.width, img.height))
-    if scale != 1.0:
-        new = (max(min_side, round(img.width * scale)), max(min_side, round(img.height * scale)))
-        img = img.resize(new, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS)
-    return np.asarray(img)
+    scale = max(min(1.0, max_side / max(img.width, img.height)), min_side / min(img.width, img.height))
+    return np.asarray(_rescale(img, scale, min_side))
 
 
 def read_rgb_uint8(path: str | Path) -> np.ndarray:
