@@ -21,7 +21,6 @@ from colorcore.checkpoints import Checkpoint, catalog_dir, load_checkpoint
 from colorcore.io import ImageError
 
 
-
 # ---------------------------------------------------------------------------
 # caches
 

@@ -8,6 +8,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from app_cache import NAV_KEY, REDIRECT_KEY
+
 
 def _favicon() -> Image.Image:
     """A small hue-wheel square made here (a Material or emoji favicon would be fetched online)."""
@@ -28,10 +30,10 @@ PAGES = [
 ]
 
 # Pages check this flag: it is missing when a page URL was opened before the first run of
-# this script in the server process (Streamlit's legacy pages/ folder mode); see app_cache.
-st.session_state["app.navigation"] = True
+# this script in the server process (Streamlit's legacy pages/ folder mode); see app_cache.require_navigation.
+st.session_state[NAV_KEY] = True
 page = st.navigation(PAGES)
-redirect = st.session_state.pop("app.redirect", None)
+redirect = st.session_state.pop(REDIRECT_KEY, None)
 if redirect and Path(redirect).stem != page.url_path and any(p.url_path == Path(redirect).stem for p in PAGES):
     st.switch_page(redirect)
 page.run()

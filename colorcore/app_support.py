@@ -27,16 +27,17 @@ from PIL import Image
 from .checkpoints import (GRAY_BASELINE, CheckpointError, catalog_dir, catalog_names,
                           read_metadata, resolve, summary)
 from .infer import colorize
-from .models import CLASSIFIERS
-from .quantize import DEFAULT_TEMPERATURE
 from .io import IMAGE_SUFFIXES, ImageError, ImageInfo, encode_png, read_image, shrink, to_uint8
 from .metrics import MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
+from .models import CLASSIFIERS
+from .quantize import DEFAULT_TEMPERATURE
 
 #: Largest upload the app colorizes (width x height); the command line takes more.
 APP_MAX_PIXELS = 40_000_000
 #: Long side of the images the pages display (full size is downloaded).
-MAX_DISPLAY_ASPECT = 50
 PREVIEW_SIDE = 1600
+#: Images thinner than 1:MAX_DISPLAY_ASPECT are stretched for display (see :func:`preview`).
+MAX_DISPLAY_ASPECT = 50
 #: Long side of the images inside the before/after slider (they travel as base64).
 SLIDER_SIDE = 1024
 #: Working sizes offered by the pages.
