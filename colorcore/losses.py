@@ -65,5 +65,6 @@ LOSS_NAMES = (*LOSSES, CLASS_LOSS)
 def get_loss(name: str):
     """Regression loss function by name; ``ValueError`` listing the choices if unknown."""
     if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")
+        raise ValueError(f"unknown regression loss {name!r}; choose one of {', '.join(LOSSES)} "
+                         f"({CLASS_LOSS!r} is built by training from the data)")
     return LOSSES[name]
