@@ -28,6 +28,7 @@ from . import __version__
 from .io import atomic_write_bytes
 from .lab import check_recipe
 from .models import create_model
+from .paths import catalog_dir
 
 FORMAT = "colorcore-checkpoint"
 FORMAT_VERSION = 1
@@ -39,12 +40,6 @@ _REQUIRED = ("format", "format_version", "model", "recipe")
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be found, read or used; the message says which and why."""
-
-
-def catalog_dir() -> Path:
-    """Folder of shipped checkpoints (``COLORCORE_CHECKPOINTS`` overrides)."""
-    env = os.environ.get("COLORCORE_CHECKPOINTS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 def catalog_names() -> list[str]:

@@ -1,0 +1,69 @@
+"""Where colorcore finds its files (shipped checkpoints, example images, data root) and the variables that move them.
+
+Each folder is looked up when asked for, so a variable set after import (a test's
+``monkeypatch.setenv``, a server's configuration) takes effect.  In a source checkout the
+shipped checkpoints are the repository's ``checkpoints/`` folder; an installed wheel carries
+them in ``<prefix>/share/colorcore/checkpoints`` (see ``pyproject.toml``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+#: Environment variable naming another checkpoint catalog folder.
+CHECKPOINTS_ENV = "COLORCORE_CHECKPOINTS"
+#: Environment variable naming another folder of example images for the app.
+SAMPLES_ENV = "COLORCORE_SAMPLES"
+#: Environment variable naming the root folder the app's dataset page offers.
+DATA_ROOT_ENV = "COLORCORE_DATA_ROOT"
+
+#: The ``colorcore`` package folder.
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The source checkout holding the package (meaningful only when not installed as a wheel).
+REPO_ROOT = PACKAGE_DIR.parent
+#: Where an installed wheel puts the shipped checkpoints, relative to the environment's prefix.
+INSTALLED_CHECKPOINTS = Path("share") / "colorcore" / "checkpoints"
+
+
+def _from_env(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def catalog_dir() -> Path:
+    """Folder of the checkpoint catalog.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$COLORCORE_CHECKPOINTS`` if set; else the checkout's ``checkpoints/`` if it exists;
+        else the installed copy under ``sys.prefix`` (which may not exist: the catalog is then empty).
+    """
+    configured = _from_env(CHECKPOINTS_ENV)
+    if configured:
+        return configured
+    in_checkout = REPO_ROOT / "checkpoints"
+    return in_checkout if in_checkout.is_dir() else Path(sys.prefix) / INSTALLED_CHECKPOINTS
+
+
+def samples_dir() -> Path:
+    """Folder of the app's example images (``samples/``; ``$COLORCORE_SAMPLES`` overrides)."""
+    return _from_env(SAMPLES_ENV) or REPO_ROOT / "samples"
+
+
+def data_root() -> Path | None:
+    """The root folder offered by the app's dataset page.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``$COLORCORE_DATA_ROOT`` if that variable is set and not empty (the path
+        is returned even if it does not exist, so the page can say so); else the
+        ``shared/data`` folder beside the repository if it exists; else None.
+    """
+    configured = _from_env(DATA_ROOT_ENV)
+    if configured:
+        return configured
+    default = REPO_ROOT.parent / "shared" / "data"
+    return default if default.is_dir() else None
