@@ -1,46 +1,197 @@
-"""One checkpoint format: a safetensors file whose header carries JSON metadata.
+"""One checkpoint format: a safetensors file whose header carries typed JSON metadata.
 
-The metadata (model name and arguments, recipe, training config, data manifest
-and split, per-epoch history, evaluation metrics, training-set a*b*
-histogram, creation time, versions) is readable from the file's header without
-loading any weight, and loading never unpickles anything: safetensors holds
-only raw tensors.
+The metadata (:class:`CheckpointMeta`: model and arguments, recipe, training config, data
+manifest and split, per-epoch history, evaluation metrics, training-set a*b* histogram,
+colour classes, creation time, versions) is described once here and read through the
+accessors below.  It is parsed from the file's header without torch and without reading any
+weight, and loading never unpickles anything: safetensors holds only raw tensors.
 
-A name such as ``places500-huber`` resolves to ``<catalog>/places500-huber.safetensors``;
-the catalog is the project's ``checkpoints/`` folder unless ``COLORCORE_CHECKPOINTS``
-names another.  ``gray`` is a built-in baseline that predicts a* = b* = 0.
+A name such as ``places500-huber`` resolves to ``<catalog>/places500-huber.safetensors``
+(:func:`colorcore.paths.catalog_dir`).  ``gray`` is a built-in baseline that predicts a* = b* = 0.
+torch is imported only by the functions that load or save weights.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as safetensors_save
-from torch import nn
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from . import __version__
 from .io import atomic_write_bytes
-from .lab import check_recipe
-from .models import create_model
+from .models import ModelSpec, get_spec
 from .paths import catalog_dir
+from .units import check_recipe
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from .models.base import ColorModel
 
 FORMAT = "colorcore-checkpoint"
 FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 GRAY_BASELINE = "gray"
+#: Key of the colorcore metadata inside the safetensors header's ``__metadata__``.
+HEADER_KEY = "colorcore"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _REQUIRED = ("format", "format_version", "model", "recipe")
+_MAX_HEADER = 100 << 20  # safetensors' own limit on header size
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be found, read or used; the message says which and why."""
 
+
+# ---------------------------------------------------------------- the metadata schema
+
+class ModelInfo(TypedDict):
+    """Registry name and constructor arguments: ``create_model(name, **args)`` rebuilds the network."""
+
+    name: str
+    args: dict[str, Any]
+
+
+class DataManifest(TypedDict, total=False):
+    """What a checkpoint was trained on: folder, seeded split sizes, hashes and file lists."""
+
+    root: str
+    n_files: int
+    manifest_sha256: str
+    seed: int
+    group_pattern: str | None
+    include: str | None
+    split: dict[str, int]            # "test", "val", "train", "pool" -> number of files
+    split_sha256: dict[str, str]
+    files: dict[str, list[str]]      # "test", "val", "train" -> relative paths
+    skipped: list[str]
+
+
+class EpochRecord(TypedDict):
+    """One entry of the training history (validation values are None on epochs without validation)."""
+
+    epoch: int
+    train_loss: float
+    lr: float
+    images_per_s: float
+    val_loss: float | None
+    val_ab_rmse: float | None
+    val_psnr: float | None
+    seconds: float
+
+
+class SplitMetrics(TypedDict, total=False):
+    """``colorcore evaluate`` results on one split (keys of :data:`colorcore.metrics.METRIC_NAMES`)."""
+
+    n_images: int
+    psnr: float
+    ssim: float
+    ab_rmse: float
+    auc: float
+    colorfulness: float
+    colorfulness_gt: float
+    cast_a: float
+    cast_b: float
+    green_recall: float | None
+    hue_accuracy: float | None
+    data: str                        # the folder evaluated
+    temperature: float               # classification checkpoints: the temperature used
+
+
+#: Colour classes of a classification checkpoint (``lambda`` is a keyword, hence this form).
+ClassesInfo = TypedDict("ClassesInfo", {"n_bins": int, "lambda": float, "temperature": float,
+                                        "max_weight": float, "min_weight": float})
+
+
+class CheckpointMeta(TypedDict, total=False):
+    """Everything a checkpoint file says about itself (JSON in the safetensors header)."""
+
+    format: str
+    format_version: int
+    name: str
+    description: str
+    domain: str                      # "scenes", "histology", "fluorescence", ...
+    recommended: bool                # the checkpoint pages start with in its domain
+    model: ModelInfo
+    recipe: str                      # "corrected" or "study"
+    created: str
+    colorcore_version: str
+    torch_version: str
+    train_config: dict[str, Any]     # colorcore.config.TrainConfig as a dict
+    data: DataManifest
+    train_ab_hist: dict[str, Any]    # colorcore.metrics.ab_histogram of the training images
+    runtime: dict[str, Any]          # device, bf16, threads, processes of the training run
+    classes: ClassesInfo
+    history: list[EpochRecord]
+    epochs_done: int
+    complete: bool
+    metrics: dict[str, SplitMetrics]  # split name ("test", "val", "all") -> metrics
+
+
+# ---------------------------------------------------------------- accessors
+
+def model_spec(meta: CheckpointMeta) -> ModelSpec:
+    """The registry entry of the checkpoint's model (kind, whether it takes a temperature)."""
+    return get_spec(meta["model"]["name"])
+
+
+def domain(meta: CheckpointMeta) -> str:
+    """Domain of a checkpoint (``scenes``, ``histology``, ``fluorescence``...) or ``other``."""
+    return (meta.get("domain") or meta.get("train_config", {}).get("domain") or "other").strip() or "other"
+
+
+def loss_name(meta: CheckpointMeta) -> str:
+    """The training criterion (``""`` for the gray baseline)."""
+    return meta.get("train_config", {}).get("loss", "")
+
+
+def train_images(meta: CheckpointMeta) -> int | None:
+    """Number of training images, None if not recorded."""
+    return meta.get("data", {}).get("split", {}).get("train")
+
+
+def split_files(meta: CheckpointMeta, split: str) -> list[str] | None:
+    """Relative paths of the recorded ``split`` (``"test"``, ``"val"``, ``"train"``), None if not recorded."""
+    return meta.get("data", {}).get("files", {}).get(split)
+
+
+def history(meta: CheckpointMeta) -> list[EpochRecord]:
+    """The per-epoch training history (empty for the baseline)."""
+    return meta.get("history") or []
+
+
+def split_metrics(meta: CheckpointMeta, split: str = "test") -> SplitMetrics:
+    """Stored evaluation metrics of ``split`` (``{}`` when not evaluated)."""
+    return meta.get("metrics", {}).get(split) or {}
+
+
+def default_temperature(meta: CheckpointMeta) -> float | None:
+    """The annealed-mean temperature a classification checkpoint decodes with by default; None otherwise.
+
+    Newer checkpoints keep it in the model's arguments; older ones only in ``classes``.
+    """
+    if not model_spec(meta).takes_temperature:
+        return None
+    from .config import DEFAULT_TEMPERATURE
+
+    args = meta["model"].get("args", {})
+    return float(args.get("temperature", meta.get("classes", {}).get("temperature", DEFAULT_TEMPERATURE)))
+
+
+def summary(meta: CheckpointMeta) -> dict:
+    """Key facts of a checkpoint for tables: what it was trained on and how it scored."""
+    test = split_metrics(meta)
+    return {"name": meta.get("name"), "model": meta["model"]["name"], "recipe": meta["recipe"],
+            "domain": meta.get("domain", ""), "loss": loss_name(meta), "train_images": train_images(meta),
+            "epochs": len(history(meta)), "test_psnr": test.get("psnr"), "test_ab_rmse": test.get("ab_rmse"),
+            "description": meta.get("description", "")}
+
+
+# ---------------------------------------------------------------- catalog and headers
 
 def catalog_names() -> list[str]:
     """Names of the checkpoints in the catalog, sorted."""
@@ -48,7 +199,7 @@ def catalog_names() -> list[str]:
     return sorted(p.name[: -len(SUFFIX)] for p in folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
 
 
-def list_catalog() -> list[dict]:
+def list_catalog() -> list[CheckpointMeta]:
     """Metadata of every catalog checkpoint (headers only), sorted by name."""
     return [read_metadata(name) for name in catalog_names()]
 
@@ -74,22 +225,42 @@ def resolve(name_or_path: str | os.PathLike, *, catalog_only: bool = False) -> P
     raise CheckpointError(f"no checkpoint named {text!r}; available: {choices}")
 
 
-def read_metadata(name_or_path: str | os.PathLike, *, catalog_only: bool = False) -> dict:
-    """Metadata of a checkpoint, from the file header only (no weights read)."""
+def _read_header(path: Path) -> tuple[dict, int]:
+    """The safetensors JSON header of ``path`` and the offset its tensor data start at.
+
+    Raises
+    ------
+    CheckpointError
+        If the file is not safetensors, or shorter than its header says (truncated).
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            size = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+            if not 0 < size <= _MAX_HEADER:
+                raise CheckpointError(f"{path.name}: not a readable checkpoint (no safetensors header)")
+            header = json.loads(fh.read(size))
+            end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+            total = fh.seek(0, os.SEEK_END)
+    except (OSError, ValueError, TypeError, KeyError, IndexError) as err:
+        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated or not safetensors: {err})") from err
+    if not isinstance(header, dict) or total < 8 + size + end:
+        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated: {total} of {8 + size + end} bytes)")
+    return header, 8 + size
+
+
+def read_metadata(name_or_path: str | os.PathLike, *, catalog_only: bool = False) -> CheckpointMeta:
+    """Metadata of a checkpoint, from the file header only (no weights read, no torch)."""
     if str(name_or_path) == GRAY_BASELINE:
         return gray_metadata()
     path = resolve(name_or_path, catalog_only=catalog_only)
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            header = fh.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated or not safetensors: {err})") from err
-    return _parse_metadata(header, path.name)
+    header, _ = _read_header(path)
+    return _parse_metadata(header.get("__metadata__") or {}, path.name)
 
 
-def _parse_metadata(header: dict, name: str) -> dict:
+def _parse_metadata(header_meta: dict, name: str) -> CheckpointMeta:
     try:
-        meta = json.loads(header["colorcore"])
+        meta = json.loads(header_meta[HEADER_KEY])
     except (KeyError, TypeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{name}: no colorcore metadata in the file header") from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -107,39 +278,36 @@ def _parse_metadata(header: dict, name: str) -> dict:
     return meta
 
 
-def gray_metadata() -> dict:
+def gray_metadata() -> CheckpointMeta:
     """Metadata of the built-in ``gray`` baseline."""
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "name": GRAY_BASELINE,
             "description": "baseline: a* = b* = 0 (the input's gray levels)",
-            "model": {"name": "gray", "args": {}}, "recipe": "corrected", "history": [], "metrics": {}}
+            "model": {"name": GRAY_BASELINE, "args": {}}, "recipe": "corrected", "history": [], "metrics": {}}
 
 
-class GrayBaseline(nn.Module):
-    """Predicts a* = b* = 0 everywhere."""
-
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
-        return lightness.new_zeros((lightness.shape[0], 2, *lightness.shape[-2:]))
-
+# ---------------------------------------------------------------- weights
 
 @dataclass
 class Checkpoint:
     """A loaded checkpoint: the network in eval mode and its metadata."""
 
     name: str
-    model: nn.Module
-    meta: dict
+    model: "ColorModel"
+    meta: CheckpointMeta
 
     @property
     def recipe(self) -> str:
         return self.meta["recipe"]
 
     @property
-    def device(self) -> torch.device:
+    def device(self) -> "torch.device":
+        import torch
+
         params = list(self.model.parameters())
         return params[0].device if params else torch.device("cpu")
 
 
-def load_checkpoint(name_or_path: str | os.PathLike, *, device: str | torch.device = "cpu",
+def load_checkpoint(name_or_path: str | os.PathLike, *, device: "str | torch.device" = "cpu",
                     catalog_only: bool = False) -> Checkpoint:
     """Load a checkpoint by catalog name or path (``"gray"`` is the baseline).
 
@@ -157,16 +325,12 @@ def load_checkpoint(name_or_path: str | os.PathLike, *, device: str | torch.devi
         do not fit the model named in the metadata.
     """
     if str(name_or_path) == GRAY_BASELINE:
-        return Checkpoint(GRAY_BASELINE, GrayBaseline().eval(), gray_metadata())
+        return Checkpoint(GRAY_BASELINE, get_spec(GRAY_BASELINE).build().eval(), gray_metadata())
     path = resolve(name_or_path, catalog_only=catalog_only)
     meta = read_metadata(path)
+    state = _read_weights(path)
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as fh:
-            state = {k: fh.get_tensor(k) for k in fh.keys()}
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path.name}: weights cannot be read (truncated file? {err})") from err
-    try:
-        model = create_model(meta["model"]["name"], **meta["model"].get("args", {}))
+        model = model_spec(meta).build(**meta["model"].get("args", {}), init=False)
     except (ValueError, TypeError, KeyError) as err:
         raise CheckpointError(f"{path.name}: cannot build its model ({err})") from err
     try:
@@ -178,8 +342,20 @@ def load_checkpoint(name_or_path: str | os.PathLike, *, device: str | torch.devi
     return Checkpoint(name, model.to(device).eval(), meta)
 
 
-def new_metadata(*, name: str, model_name: str, model_args: dict, recipe: str, **fields) -> dict:
+def _read_weights(path: Path) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path.name}: weights cannot be read (truncated file? {err})") from err
+
+
+def new_metadata(*, name: str, model_name: str, model_args: dict, recipe: str, **fields) -> CheckpointMeta:
     """Metadata skeleton with format, versions and creation time filled in."""
+    import torch
+
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
             "model": {"name": model_name, "args": model_args}, "recipe": check_recipe(recipe),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -189,30 +365,62 @@ def new_metadata(*, name: str, model_name: str, model_args: dict, recipe: str, *
     return meta
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: dict) -> None:
+def _encode_meta(meta: CheckpointMeta) -> dict[str, str]:
+    return {HEADER_KEY: json.dumps(meta, allow_nan=False)}
+
+
+def save_checkpoint(path: str | os.PathLike, model: "ColorModel", meta: CheckpointMeta) -> None:
     """Write weights and metadata atomically (a killed writer leaves the old file)."""
+    from safetensors.torch import save as safetensors_save
+
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    data = safetensors_save(state, metadata={"colorcore": json.dumps(meta, allow_nan=False)})
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, safetensors_save(state, metadata=_encode_meta(meta)))
 
 
-def update_metadata(name_or_path: str | os.PathLike, **fields) -> dict:
-    """Rewrite a checkpoint with ``fields`` merged into its metadata (weights unchanged)."""
-    ckpt = load_checkpoint(name_or_path)
-    if ckpt.name == GRAY_BASELINE:
+def update_metadata(name_or_path: str | os.PathLike, **fields) -> CheckpointMeta:
+    """Rewrite a checkpoint's header with ``fields`` merged into its metadata; the weight bytes are kept as they are.
+
+    Raises
+    ------
+    CheckpointError
+        For the gray baseline (no file) or an unreadable file.
+    """
+    if str(name_or_path) == GRAY_BASELINE:
         raise CheckpointError("the gray baseline has no file to update")
-    ckpt.meta.update(fields)
-    save_checkpoint(resolve(name_or_path), ckpt.model, ckpt.meta)
-    return ckpt.meta
+    path = resolve(name_or_path)
+    header, data_start = _read_header(path)
+    meta = _parse_metadata(header.get("__metadata__") or {}, path.name)
+    meta.update(fields)
+    header["__metadata__"] = {**header.get("__metadata__", {}), **_encode_meta(meta)}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # safetensors aligns the data to 8 bytes
+    with open(path, "rb") as fh:
+        fh.seek(data_start)
+        data = fh.read()
+    atomic_write_bytes(path, struct.pack("<Q", len(text)) + text + data)
+    return meta
 
 
-def summary(meta: dict) -> dict:
-    """Key facts of a checkpoint for tables: what it was trained on and how it scored."""
-    cfg = meta.get("train_config", {})
-    data = meta.get("data", {})
-    test = meta.get("metrics", {}).get("test", {})
-    return {"name": meta.get("name"), "model": meta["model"]["name"], "recipe": meta["recipe"],
-            "domain": meta.get("domain", ""), "loss": cfg.get("loss", ""),
-            "train_images": data.get("split", {}).get("train"), "epochs": len(meta.get("history", [])),
-            "test_psnr": test.get("psnr"), "test_ab_rmse": test.get("ab_rmse"),
-            "description": meta.get("description", "")}
+def store_metrics(name_or_path: str | os.PathLike, split: str, metrics: SplitMetrics) -> CheckpointMeta:
+    """Store evaluation ``metrics`` under ``meta["metrics"][split]`` (other splits kept)."""
+    meta = read_metadata(name_or_path)
+    return update_metadata(name_or_path, metrics={**meta.get("metrics", {}), split: metrics})
+
+
+def set_recommended(name: str) -> list[str]:
+    """Mark catalog checkpoint ``name`` as its domain's recommended one and unmark the others of that domain.
+
+    Returns
+    -------
+    list of str
+        The names whose metadata changed.
+    """
+    chosen = domain(read_metadata(name, catalog_only=True))
+    changed = []
+    for other in catalog_names():
+        meta = read_metadata(other, catalog_only=True)
+        wanted = other == name
+        if domain(meta) == chosen and bool(meta.get("recommended")) != wanted:
+            update_metadata(other, recommended=wanted)
+            changed.append(other)
+    return changed

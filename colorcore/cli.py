@@ -10,14 +10,12 @@ import json
 import sys
 from pathlib import Path
 
-from .checkpoints import CheckpointError, list_catalog, load_checkpoint, summary, update_metadata
-from .data import list_images
-from .infer import DEFAULT_WORKING_SIZE, check_temperature_for, colorize
+# Only modules that import without torch are imported here (``--help`` and ``checkpoints`` stay fast);
+# each command imports what its work needs.
+from .checkpoints import (CheckpointError, list_catalog, load_checkpoint, set_recommended, split_files,
+                          store_metrics, summary)
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, encode_png, read_image, write_tiff16
-from .losses import CLASS_LOSS, LOSS_NAMES
-from .metrics import METRIC_NAMES
-from .models import CLASSIFIERS, MODELS, is_classifier
-from .quantize import check_temperature
+from .units import DEFAULT_WORKING_SIZE
 
 TEMPERATURE_HELP = ("annealed-mean temperature of classification (vivid) checkpoints, 0.01-1 "
                     "(default: the checkpoint's, 0.38; lower is more vivid)")
@@ -117,6 +115,8 @@ def _output_paths(image: Path, out_dir: Path, tiff16: bool) -> list[Path]:
 
 
 def _cmd_colorize(args) -> int:
+    from .infer import check_temperature_for, colorize
+
     if args.working_size < 8:
         raise ValueError(f"--working-size must be at least 8, got {args.working_size}")
     ckpt = load_checkpoint(args.checkpoint)
@@ -169,15 +169,19 @@ def _add_evaluate(sub) -> None:
 
 def _split_files(args, checkpoints) -> list[str]:
     if args.split == "all":
+        from .data import list_images
+
         return list_images(args.data)
-    recorded = [c for c in checkpoints if c.meta.get("data", {}).get("files")]
+    recorded = [files for c in checkpoints if (files := split_files(c.meta, args.split)) is not None]
     if not recorded:
         raise ValueError(f"--split {args.split} needs a checkpoint that records its split")
-    return recorded[0].meta["data"]["files"][args.split]
+    return recorded[0]
 
 
 def format_table(results: dict) -> str:
     """Plain-text table of evaluate results, one row per checkpoint."""
+    from .metrics import METRIC_NAMES
+
     cols = list(METRIC_NAMES)
     width = max([10] + [len(n) for n in results])
     lines = [f"{'checkpoint':<{width}} " + " ".join(f"{c:>15}" for c in cols)]
@@ -192,6 +196,7 @@ def format_table(results: dict) -> str:
 
 def _cmd_evaluate(args) -> int:
     from .evaluate import evaluate
+    from .quantize import check_temperature
 
     checkpoints = [load_checkpoint(c) for c in args.checkpoint]
     files = _split_files(args, checkpoints)
@@ -213,11 +218,10 @@ def _cmd_evaluate(args) -> int:
     if args.store:
         for given, ckpt in zip(args.checkpoint, checkpoints):
             if ckpt.name != "gray":
-                metrics = dict(ckpt.meta.get("metrics", {}))
-                metrics[args.split] = {**results[ckpt.name], "data": str(args.data)}
-                if is_classifier(ckpt.model):
-                    metrics[args.split]["temperature"] = args.temperature or ckpt.model.temperature
-                update_metadata(given, metrics=metrics)
+                stored = {**results[ckpt.name], "data": str(args.data)}
+                if ckpt.model.takes_temperature:
+                    stored["temperature"] = args.temperature or ckpt.model.temperature
+                store_metrics(given, args.split, stored)
     return 2 if problems else 0
 
 
@@ -225,10 +229,16 @@ def _cmd_evaluate(args) -> int:
 def _add_checkpoints(sub) -> None:
     p = sub.add_parser("checkpoints", help="list the shipped checkpoints")
     p.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    p.add_argument("--recommend", metavar="NAME",
+                   help="mark catalog checkpoint NAME as its domain's recommended one (the others of that "
+                        "domain are unmarked), then list")
     p.set_defaults(func=_cmd_checkpoints)
 
 
 def _cmd_checkpoints(args) -> int:
+    if args.recommend:
+        for name in set_recommended(args.recommend):
+            print(f"updated {name}", file=sys.stderr)
     rows = [summary(m) for m in list_catalog()]
     if args.json:
         print(json.dumps(rows, indent=2))

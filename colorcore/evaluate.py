@@ -8,7 +8,6 @@ from .checkpoints import Checkpoint
 from .infer import DEFAULT_WORKING_SIZE, colorize
 from .io import ImageError, read_image, to_uint8
 from .metrics import MetricAccumulator
-from .models import is_classifier
 
 
 def evaluate(root: str | Path, files: list[str], checkpoints: list[Checkpoint], *,
@@ -39,7 +38,7 @@ def evaluate(root: str | Path, files: list[str], checkpoints: list[Checkpoint], 
         One line per file that was skipped (unreadable or not in colour).
     """
     accumulators = {c.name: MetricAccumulator() for c in checkpoints}
-    temperatures = {c.name: temperature if is_classifier(c.model) else None for c in checkpoints}
+    temperatures = {c.name: temperature if c.model.takes_temperature else None for c in checkpoints}
     problems = []
     root = Path(root)
     for name in (progress(files) if progress else files):

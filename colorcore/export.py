@@ -16,7 +16,7 @@ import torch
 
 from .checkpoints import Checkpoint, GRAY_BASELINE
 from .lab import AB_SCALE, L_CENTER, L_SCALE
-from .models import SIZE_MULTIPLE, is_classifier
+from .models import SIZE_MULTIPLE
 
 OPSET = 17
 
@@ -47,7 +47,7 @@ def export_onnx(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
             "input": "corrected: (L* - %g) / %g; study: rgb2gray luminance in [0, 1]" % (L_CENTER, L_SCALE),
             "output": "corrected: a*b* / %g; study: (a*b* + 128) / 255" % AB_SCALE,
             "size_multiple": str(SIZE_MULTIPLE), "model": json.dumps(checkpoint.meta["model"])}
-    if is_classifier(model):
+    if model.takes_temperature:
         info["temperature"] = f"{model.temperature:g} (annealed mean, fixed in the exported graph)"
     for key, value in info.items():
         entry = proto.metadata_props.add()

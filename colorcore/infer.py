@@ -17,11 +17,10 @@ import torch.nn.functional as F
 
 from .checkpoints import Checkpoint
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
-from .models import SIZE_MULTIPLE, is_classifier
+from .models import SIZE_MULTIPLE
 from .quantize import check_temperature
+from .units import DEFAULT_WORKING_SIZE
 
-#: Default long side of the image the network sees.
-DEFAULT_WORKING_SIZE = 512
 #: Pixels per band when combining full-resolution L* with upsampled a*b*.
 BAND_PIXELS = 1 << 21
 
@@ -89,15 +88,14 @@ def predict_ab(checkpoint: Checkpoint, image: np.ndarray, shape: tuple[int, int]
     small = F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
     net_in, _ = _encode(small, checkpoint.recipe)
     net_in = net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last)
-    kwargs = {} if temperature is None else {"temperature": temperature}
-    return decode_ab(checkpoint.model(net_in, **kwargs).float().cpu(), checkpoint.recipe)
+    return decode_ab(checkpoint.model(net_in, temperature).float().cpu(), checkpoint.recipe)
 
 
 def check_temperature_for(checkpoint: Checkpoint, temperature: float | None) -> None:
     """Raise ``ValueError`` if a temperature is given for a regression checkpoint, or is out of range."""
     if temperature is None:
         return
-    if not is_classifier(checkpoint.model):
+    if not checkpoint.model.takes_temperature:
         raise ValueError(f"{checkpoint.name} is a regression checkpoint; a temperature applies only to "
                          "classification (vivid-colour) checkpoints")
     check_temperature(temperature)

@@ -21,12 +21,7 @@ from __future__ import annotations
 
 import torch
 
-#: Lab units -> network units for a*b* in the corrected recipe (gray is 0).
-AB_SCALE = 110.0
-#: L* -> network units: ``(L - L_CENTER) / L_SCALE`` is in [-1, 1].
-L_CENTER = 50.0
-L_SCALE = 50.0
-RECIPES = ("corrected", "study")
+from .units import AB_SCALE, L_CENTER, L_SCALE, RECIPES, check_recipe  # noqa: F401  (re-exported)
 
 # sRGB primaries, D65 white (the matrices and white point scikit-image uses).
 _XYZ_FROM_RGB = torch.tensor(
@@ -157,13 +152,6 @@ def rgb_to_gray(rgb: torch.Tensor) -> torch.Tensor:
     """scikit-image ``rgb2gray`` luminance of (*, 3, H, W) sRGB -> (*, 1, H, W)."""
     _check_channels(rgb, "rgb")
     return _mix(_GRAY_WEIGHTS.view(1, 3), rgb.float())
-
-
-def check_recipe(recipe: str) -> str:
-    """Return ``recipe`` if it is known, else raise ``ValueError`` listing the choices."""
-    if recipe not in RECIPES:
-        raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
-    return recipe
 
 
 def encode_input(rgb: torch.Tensor, recipe: str = "corrected") -> tuple[torch.Tensor, torch.Tensor]:

@@ -38,6 +38,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from .lab import rgb_to_lab
+from .units import AB_LIMIT
 
 METRIC_NAMES = ("n_images", "psnr", "ssim", "ab_rmse", "auc", "colorfulness", "colorfulness_gt",
                 "cast_a", "cast_b", "green_recall", "hue_accuracy")
@@ -159,7 +160,7 @@ class MetricAccumulator:
         return {k: out[k] for k in METRIC_NAMES}
 
 
-def ab_histogram(lab: np.ndarray, bins: int = 44, limit: float = 110.0) -> dict:
+def ab_histogram(lab: np.ndarray, bins: int = 44, limit: float = AB_LIMIT) -> dict:
     """2-D histogram of a*b* (a* across, b* up) of a Lab array (..., 3).
 
     Returns

@@ -21,22 +21,16 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from .data import image_batches
+# defaults shared with the training configuration, which defines them without torch (re-exported here)
+from .config import DEFAULT_LAMBDA, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE, check_temperature  # noqa: F401
 from .lab import rgb_to_lab
+from .units import AB_LIMIT  # bin centres run from -AB_LIMIT to AB_LIMIT on both axes (23 x 23)
 
 #: Bin spacing in Lab units.
 GRID = 10.0
-#: Bin centres run from -AB_LIMIT to AB_LIMIT on both axes (23 x 23 candidates).
-AB_LIMIT = 110.0
 #: Nearest bins a target pixel is spread over, and the Gaussian's width (Lab units).
 SOFT_NEIGHBOURS = 5
 SOFT_SIGMA = 5.0
-#: Rebalancing mix of the prior and the uniform distribution (paper: 0.5).
-DEFAULT_LAMBDA = 0.5
-#: Annealed-mean temperature (paper: 0.38).
-DEFAULT_TEMPERATURE = 0.38
-#: Allowed annealed-mean temperatures.
-TEMPERATURE_RANGE = (0.01, 1.0)
 
 _CELLS = int(round(2 * AB_LIMIT / GRID)) + 1
 
@@ -78,7 +72,9 @@ def grid_counts(images_u8: torch.Tensor | list[torch.Tensor], batch: int = 256) 
     if isinstance(images_u8, torch.Tensor) and (images_u8.ndim != 4 or images_u8.shape[1] != 3):
         raise ValueError(f"images must have shape (N, 3, H, W), got {tuple(images_u8.shape)}")
     counts = torch.zeros(_CELLS * _CELLS, dtype=torch.int64)
-    for chunk in image_batches(images_u8, batch):
+    # a tensor goes in slices of `batch` images; a list of images of varying sizes one image at a time
+    chunks = images_u8.split(batch) if isinstance(images_u8, torch.Tensor) else (img[None] for img in images_u8)
+    for chunk in chunks:
         ab = rgb_to_lab(chunk.float() / 255.0)[:, 1:]
         cell = torch.round((ab.clamp(-AB_LIMIT, AB_LIMIT) + AB_LIMIT) / GRID).long()
         counts += torch.bincount((cell[:, 0] * _CELLS + cell[:, 1]).flatten(), minlength=_CELLS * _CELLS)
@@ -148,15 +144,6 @@ def soft_encode(ab: torch.Tensor, centers: torch.Tensor, k: int = SOFT_NEIGHBOUR
     n, _, h, w = ab.shape
     return (index.reshape(n, h, w, k).permute(0, 3, 1, 2),
             weight.reshape(n, h, w, k).permute(0, 3, 1, 2))
-
-
-def check_temperature(temperature: float) -> float:
-    """Return ``temperature`` if it is within :data:`TEMPERATURE_RANGE`, else raise ``ValueError``."""
-    low, high = TEMPERATURE_RANGE
-    if not low <= float(temperature) <= high:
-        raise ValueError(f"temperature must be between {low} and {high} "
-                         f"(0.38 is the paper's; lower is more vivid), got {temperature}")
-    return float(temperature)
 
 
 def annealed_mean(logits: torch.Tensor, centers: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE

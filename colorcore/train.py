@@ -30,7 +30,7 @@ from .io import atomic_write_bytes, to_uint8
 from .lab import check_recipe, decode_ab, encode_ab, encode_input, lab_to_rgb, rgb_to_lab
 from .losses import CLASS_LOSS, LOSS_NAMES, get_loss, rebalanced_cross_entropy
 from .metrics import ab_histogram, ab_rmse, merge_histograms, psnr
-from .models import CLASSIFIERS, SIZE_MULTIPLE, create_model, is_classifier
+from .models import CLASSIFICATION, SIZE_MULTIPLE, create_model, get_spec, trainable_names
 from .quantize import DEFAULT_LAMBDA, fit_bins, grid_counts
 
 
@@ -86,11 +86,12 @@ class TrainConfig:
         check_recipe(self.recipe)
         if self.loss not in LOSS_NAMES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
-        if (self.model in CLASSIFIERS) != (self.loss == CLASS_LOSS):
+        classifier = get_spec(self.model).kind == CLASSIFICATION
+        if classifier != (self.loss == CLASS_LOSS):
             raise ValueError(f"the {CLASS_LOSS!r} loss goes with a classification model "
-                             f"({', '.join(CLASSIFIERS)}) and only with one; got model {self.model!r}, "
-                             f"loss {self.loss!r}")
-        if self.model in CLASSIFIERS and self.recipe != "corrected":
+                             f"({', '.join(n for n in trainable_names() if get_spec(n).kind == CLASSIFICATION)}) "
+                             f"and only with one; got model {self.model!r}, loss {self.loss!r}")
+        if classifier and self.recipe != "corrected":
             raise ValueError("classification models use the corrected recipe (their classes are Lab a*b* bins)")
         if not 0.0 <= self.rebalance <= 1.0:
             raise ValueError(f"rebalance (lambda) must be in [0, 1], got {self.rebalance}")
@@ -203,7 +204,7 @@ def _loss_input(net: nn.Module, model: nn.Module, net_in: torch.Tensor) -> torch
 
     ``net`` is ``model`` or its DistributedDataParallel wrapper (called, so gradients sync).
     """
-    return net(net_in, return_logits=True) if is_classifier(model) else net(net_in)
+    return net(net_in, raw=True)
 
 
 def build_model(cfg: TrainConfig, train_imgs: torch.Tensor | list[torch.Tensor]
@@ -213,7 +214,7 @@ def build_model(cfg: TrainConfig, train_imgs: torch.Tensor | list[torch.Tensor]
     A classification model gets its classes, colour prior and rebalancing
     weights from ``train_imgs`` (uint8, N x 3 x H x W or a list of 3 x H x W) here.
     """
-    if cfg.model not in CLASSIFIERS:
+    if get_spec(cfg.model).kind != CLASSIFICATION:
         return create_model(cfg.model), {}, get_loss(cfg.loss), {}
     bins = fit_bins(grid_counts(train_imgs), lam=cfg.rebalance)
     args = {"n_bins": len(bins.centers)}
@@ -242,7 +243,7 @@ def estimate_val(model: nn.Module, images: torch.Tensor | list[torch.Tensor], cf
         net_in, target, lightness = _lab_batch(chunk, device, cfg.recipe)
         raw = _loss_input(model, model, net_in).float()
         losses.append(float(loss_fn(raw, target)) * len(chunk))
-        pred = model.decode(raw) if is_classifier(model) else raw
+        pred = model.decode(raw)
         lab = torch.cat([lightness, decode_ab(pred, cfg.recipe)], dim=1)
         out = to_uint8(lab_to_rgb(lab).permute(0, 2, 3, 1).cpu().numpy())
         truth = chunk.permute(0, 2, 3, 1).numpy()

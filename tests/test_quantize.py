@@ -9,7 +9,8 @@ from colorcore.infer import colorize
 from colorcore.lab import AB_SCALE
 from colorcore.losses import rebalanced_cross_entropy
 from colorcore.metrics import chroma_hue, lab_of
-from colorcore.models import StudyClassNet, create_model, is_classifier
+from colorcore.models import create_model, get_spec
+from colorcore.models.study import StudyClassNet
 from colorcore.quantize import annealed_mean, check_temperature, fit_bins, grid_counts, soft_encode
 from colorcore.train import TrainConfig
 
@@ -85,9 +86,10 @@ def test_cross_entropy_prefers_the_right_class_and_weights_rare_pixels():
 def test_classifier_forward_gives_full_size_ab_and_half_size_logits():
     model = create_model("study_resnet18_classes", n_bins=5).eval()
     x = torch.randn(2, 1, 48, 32)
-    assert model(x, return_logits=True).shape == (2, 5, 24, 16)
+    assert model(x, raw=True).shape == (2, 5, 24, 16)
     assert model(x).shape == (2, 2, 48, 32)
-    assert is_classifier(model) and not is_classifier(create_model("study_resnet18"))
+    assert model.takes_temperature and get_spec("study_resnet18_classes").takes_temperature
+    assert not create_model("study_resnet18").takes_temperature
     with pytest.raises(ValueError, match="n_bins"):
         StudyClassNet(n_bins=1)
     with pytest.raises(ValueError, match="multiples of 8"):

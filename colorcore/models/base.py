@@ -1,0 +1,62 @@
+"""The one model interface (:class:`ColorModel`) and the gray baseline."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import SIZE_MULTIPLE
+
+
+def check_lightness(lightness: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless ``lightness`` is (N, 1, H, W) with H, W multiples of SIZE_MULTIPLE."""
+    if lightness.ndim != 4 or lightness.shape[1] != 1:
+        raise ValueError(f"input must have shape (N, 1, H, W), got {tuple(lightness.shape)}")
+    if lightness.shape[-2] % SIZE_MULTIPLE or lightness.shape[-1] % SIZE_MULTIPLE:
+        raise ValueError(f"input height and width must be multiples of {SIZE_MULTIPLE}, "
+                         f"got {tuple(lightness.shape[-2:])}")
+
+
+class ColorModel(nn.Module):
+    """Encoded lightness (N, 1, H, W) -> encoded a*b* (N, 2, H, W); what every registered model is.
+
+    Subclasses implement :meth:`raw_output` (what the training loss scores) and,
+    when that is not already a*b*, :meth:`decode`.  Callers use:
+
+    * ``model(x)``: encoded a*b* (inference, ONNX export);
+    * ``model(x, raw=True)``: the training output (through a DDP wrapper too);
+    * ``model.decode(raw, temperature)``: the training output as encoded a*b*;
+    * ``model.takes_temperature``: whether ``temperature`` means anything.
+    """
+
+    #: True for models decoded with an annealed-mean temperature.
+    takes_temperature = False
+
+    def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
+        """What the training loss scores (encoded a*b* for regression models)."""
+        raise NotImplementedError
+
+    def decode(self, raw: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """The training output as encoded a*b*: the identity for regression models.
+
+        Raises
+        ------
+        ValueError
+            If a temperature is given to a model that does not take one.
+        """
+        if temperature is not None:
+            raise ValueError(f"{type(self).__name__} is a regression model; a temperature applies only "
+                             "to classification (vivid-colour) models")
+        return raw
+
+    def forward(self, lightness: torch.Tensor, temperature: float | None = None, *,
+                raw: bool = False) -> torch.Tensor:
+        """Encoded a*b* (N, 2, H, W), or the training output when ``raw``."""
+        out = self.raw_output(lightness)
+        return out if raw else self.decode(out, temperature)
+
+
+class GrayBaseline(ColorModel):
+    """Predicts a* = b* = 0 everywhere (the ``gray`` baseline; nothing to train)."""
+
+    def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
+        return lightness.new_zeros((lightness.shape[0], 2, *lightness.shape[-2:]))

@@ -1,0 +1,95 @@
+"""The student study's network (after lukemelas/Automatic-Image-Colorization), as regressor and as classifier."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..lab import AB_SCALE
+from ..quantize import DEFAULT_TEMPERATURE, annealed_mean, check_temperature
+from .base import ColorModel, check_lightness
+from .resnet import resnet18_front, torchvision_front
+
+
+def _conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+def _study_decoder(out_channels: int) -> list[nn.Module]:
+    """Conv128-BN-ReLU, up x2, Conv64-BN-ReLU, Conv64-BN-ReLU, up x2, Conv32-BN-ReLU, Conv (the last up x2 left out)."""
+    return [*_conv_bn_relu(128, 128), nn.Upsample(scale_factor=2),
+            *_conv_bn_relu(128, 64), *_conv_bn_relu(64, 64), nn.Upsample(scale_factor=2),
+            *_conv_bn_relu(64, 32), nn.Conv2d(32, out_channels, kernel_size=3, padding=1)]
+
+
+def _encoder(init: bool) -> nn.Sequential:
+    return torchvision_front() if init else resnet18_front()
+
+
+class StudyColorNet(ColorModel):
+    """The student study's network (after lukemelas/Automatic-Image-Colorization): a*b* regression.
+
+    Encoder: the ResNet-18 front (:mod:`colorcore.models.resnet`: conv1 over one
+    channel, bn1, relu, maxpool, layer1, layer2): 128 channels at 1/8 resolution.
+    Decoder: Conv128-BN-ReLU, up x2, Conv64-BN-ReLU, Conv64-BN-ReLU, up x2,
+    Conv32-BN-ReLU, Conv2, up x2 (nearest-neighbour upsampling, as the study).
+
+    Parameters
+    ----------
+    init : bool, default True
+        Initialise as the study did (torchvision's ResNet-18 initialisation, which
+        imports torchvision); False when weights are loaded right after.
+    """
+
+    def __init__(self, *, init: bool = True):
+        super().__init__()
+        self.encoder = _encoder(init)
+        self.decoder = nn.Sequential(*_study_decoder(2), nn.Upsample(scale_factor=2))
+
+    def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W) encoded lightness -> encoded a*b* (N, 2, H, W)."""
+        check_lightness(lightness)
+        return self.decoder(self.encoder(lightness))
+
+
+class StudyClassNet(ColorModel):
+    """The study's network as a classifier over quantised a*b* (Zhang et al. 2016).
+
+    Same encoder and decoder as :class:`StudyColorNet` with ``n_bins`` output
+    channels and without the last upsampling: logits come at half resolution
+    (as the paper predicts at reduced resolution), are decoded by the annealed
+    mean and the a*b* upsampled bilinearly.  The bin centres and rebalancing
+    weights are buffers, so they travel in the checkpoint with the weights.
+
+    Parameters
+    ----------
+    n_bins : int
+        Number of a*b* classes (set by the training data; see :func:`colorcore.quantize.fit_bins`).
+    temperature : float, default 0.38
+        Default annealed-mean temperature.
+    init : bool, default True
+        As in :class:`StudyColorNet`.
+    """
+
+    takes_temperature = True
+
+    def __init__(self, n_bins: int, temperature: float = DEFAULT_TEMPERATURE, *, init: bool = True):
+        super().__init__()
+        if n_bins < 2:
+            raise ValueError(f"n_bins must be >= 2, got {n_bins}")
+        self.encoder = _encoder(init)
+        self.decoder = nn.Sequential(*_study_decoder(n_bins))
+        self.temperature = check_temperature(temperature)
+        self.register_buffer("centers", torch.zeros(n_bins, 2))
+        self.register_buffer("class_weights", torch.ones(n_bins))
+
+    def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W) encoded lightness -> class logits (N, Q, H/2, W/2)."""
+        check_lightness(lightness)
+        return self.decoder(self.encoder(lightness))
+
+    def decode(self, raw: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Class logits -> encoded a*b* at twice their resolution (annealed mean; None: the default temperature)."""
+        temperature = self.temperature if temperature is None else check_temperature(temperature)
+        ab = annealed_mean(raw, self.centers, temperature) / AB_SCALE
+        return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
