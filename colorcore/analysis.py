@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
@@ -327,6 +328,162 @@ def _check_files(files) -> list[str]:
     return files
 
 
+def _check_settings(max_images, tiny_px, near_gray_chroma, seed) -> None:
+    _check_int(max_images, "max_images", 1)
+    _check_int(tiny_px, "tiny_px", 1)
+    _check_int(seed, "seed", 0)
+    if (not isinstance(near_gray_chroma, (int, float, np.number)) or isinstance(near_gray_chroma, bool)
+            or not np.isfinite(near_gray_chroma) or near_gray_chroma < 0):
+        raise ValueError(f"near_gray_chroma must be a finite number >= 0, got {near_gray_chroma!r}")
+
+
+def sample_files(files: list[str], max_images: int, seed: int) -> list[str]:
+    """The files :func:`folder_stats` reads: all, or a seeded sample of ``max_images`` kept in file order."""
+    if len(files) <= max_images:
+        return list(files)
+    picks = np.random.default_rng(seed).choice(len(files), size=max_images, replace=False)
+    return [files[i] for i in sorted(picks)]
+
+
+@dataclass
+class FileStats:
+    """What :func:`folder_stats` keeps of one file (its pixels go into :class:`ColourTotals`).
+
+    Attributes
+    ----------
+    file : str
+        Relative path.
+    byte_key : str or None
+        SHA-256 of the file's bytes; None when they could not be read.
+    reason : str or None
+        Why the file is unreadable; None when it was decoded and the fields below are set.
+    pixel_key : str or None
+        SHA-256 of the decoded pixels and their shape.
+    width, height : int
+        Full size in pixels.
+    gray : bool
+        Stored as gray (RGB files with three identical channels count as gray).
+    mean_chroma : float
+        Mean chroma (Lab units) of the downscaled copy.
+    dhash : np.ndarray or None
+        64 bools: the difference hash of the downscaled copy's L*.
+    mean_l : float
+        Mean L* of the downscaled copy.
+    """
+
+    file: str
+    byte_key: str | None = None
+    reason: str | None = None
+    pixel_key: str | None = None
+    width: int = 0
+    height: int = 0
+    gray: bool = False
+    mean_chroma: float = 0.0
+    dhash: np.ndarray | None = None
+    mean_l: float = 0.0
+
+    @property
+    def readable(self) -> bool:
+        return self.reason is None
+
+
+class ColourTotals:
+    """The a*b*, hue and chroma histograms of a folder, summed image by image."""
+
+    def __init__(self) -> None:
+        self.ab_hist = ab_histogram(np.zeros((0, 3), np.float32))
+        hue, chroma = _hue_chroma_counts(np.zeros(0), np.zeros(0), None, HUE_BINS, CHROMA_BINS)
+        self.hue_edges, self.chroma_edges = hue["edges"], chroma["edges"]
+        self.hue_counts, self.chroma_counts = np.array(hue["counts"]), np.array(chroma["counts"])
+
+    def add(self, lab: np.ndarray, chroma: np.ndarray, hue: np.ndarray) -> None:
+        """Count one image: its Lab pixels (..., 3) and their chroma and hue."""
+        self.ab_hist = merge_histograms([self.ab_hist, ab_histogram(lab)])
+        image_hue, image_chroma = _hue_chroma_counts(chroma.ravel(), hue.ravel(), None, HUE_BINS, CHROMA_BINS)
+        self.hue_counts += image_hue["counts"]
+        self.chroma_counts += image_chroma["counts"]
+
+    def result(self) -> dict:
+        """``ab_hist``, ``hue_hist`` and ``chroma_hist`` as :func:`folder_stats` reports them."""
+        return {"ab_hist": self.ab_hist,
+                "hue_hist": {"edges": self.hue_edges, "counts": self.hue_counts.tolist()},
+                "chroma_hist": {"edges": self.chroma_edges, "counts": self.chroma_counts.tolist()}}
+
+
+def file_stats(root: Path, rel: str, colours: ColourTotals) -> FileStats:
+    """Read one file of a folder: its :class:`FileStats`, its downscaled pixels added to ``colours``.
+
+    A file that cannot be read or decoded gives a record with ``reason`` set (never raises
+    for the file's content).
+    """
+    try:
+        data = (root / rel).read_bytes()
+    except OSError as err:
+        return FileStats(rel, reason=f"{rel}: cannot read file ({err.strerror or err})")
+    record = FileStats(rel, byte_key=hashlib.sha256(data).hexdigest())
+    try:
+        image, info = read_image(data, name=rel)
+    except ImageError as err:
+        record.reason = str(err)
+        return record
+    lab = lab_of(_downscale(image))
+    chroma, hue = chroma_hue(lab)
+    colours.add(lab, chroma, hue)
+    record.pixel_key = hashlib.sha256(repr(image.shape).encode() + image.tobytes()).hexdigest()
+    record.width, record.height, record.gray = info.width, info.height, info.channels == 1
+    record.mean_chroma = float(chroma.mean())
+    record.dhash = _difference_hash(lab[..., 0])
+    record.mean_l = float(lab[..., 0].mean())
+    return record
+
+
+def exact_duplicates(records: list[FileStats]) -> list[list[int]]:
+    """Groups of indices into ``records`` with the same file bytes or the same decoded pixels."""
+    pairs = (_same_key_pairs([r.byte_key for r in records])
+             + _same_key_pairs([r.pixel_key for r in records]))
+    return _groups(len(records), pairs)
+
+
+def near_duplicates(records: list[FileStats], exact: list[list[int]]) -> list[list[int]]:
+    """Groups of indices into ``records`` by perceptual hash (module docstring).
+
+    Each group of ``exact`` takes part through its first file only, so exact duplicates are
+    not listed again.
+    """
+    non_first = {i for group in exact for i in group[1:]}
+    reps = [i for i, r in enumerate(records) if r.readable and i not in non_first]
+    if len(reps) < 2:
+        return []
+    bits = np.array([records[i].dhash for i in reps], dtype=np.float32)
+    distance = bits @ (1.0 - bits).T + (1.0 - bits) @ bits.T
+    lightness = np.array([records[i].mean_l for i in reps])
+    close = (distance <= NEAR_DUPLICATE_BITS) & (
+        np.abs(lightness[:, None] - lightness[None, :]) <= NEAR_DUPLICATE_MEAN_L)
+    pairs = np.argwhere(np.triu(close, k=1))
+    return [[reps[k] for k in group] for group in _groups(len(reps), pairs)]
+
+
+def _assemble(n_files: int, records: list[FileStats], colours: ColourTotals, settings: dict) -> dict:
+    """The :func:`folder_stats` dict from the per-file records and the colour totals."""
+    readable = [r for r in records if r.readable]
+    exact = exact_duplicates(records)
+    near = near_duplicates(records, exact)
+    return {
+        "n_files": n_files, "n_analysed": len(records), "sampled": len(records) < n_files,
+        "n_readable": len(readable),
+        "unreadable": [{"file": r.file, "reason": r.reason} for r in records if not r.readable],
+        "sizes": {"widths": [r.width for r in readable], "heights": [r.height for r in readable]},
+        "tiny": [r.file for r in readable if min(r.width, r.height) < settings["tiny_px"]],
+        "n_color": sum(not r.gray for r in readable), "n_gray": sum(r.gray for r in readable),
+        "near_gray": [r.file for r in readable
+                      if not r.gray and r.mean_chroma < settings["near_gray_chroma"]],
+        "exact_duplicates": [[records[i].file for i in group] for group in exact],
+        "near_duplicates": [[records[i].file for i in group] for group in near],
+        **colours.result(),
+        "settings": settings,
+    }
+
+
 def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max_images: int = 2000,
                  tiny_px: int = 32, near_gray_chroma: float = 4.0, seed: int = 0) -> dict:
     """Analyse the images of a folder for colorization training.
@@ -389,92 +546,14 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
     """
     root = _root_dir(root)
     files = list_images(root) if files is None else _check_files(files)
-    _check_int(max_images, "max_images", 1)
-    _check_int(tiny_px, "tiny_px", 1)
-    _check_int(seed, "seed", 0)
-    if (not isinstance(near_gray_chroma, (int, float, np.number)) or isinstance(near_gray_chroma, bool)
-            or not np.isfinite(near_gray_chroma) or near_gray_chroma < 0):
-        raise ValueError(f"near_gray_chroma must be a finite number >= 0, got {near_gray_chroma!r}")
-
-    sampled = len(files) > max_images
-    if sampled:
-        picks = np.random.default_rng(seed).choice(len(files), size=max_images, replace=False)
-        analysed = [files[i] for i in sorted(picks)]
-    else:
-        analysed = list(files)
-
-    unreadable, tiny, near_gray = [], [], []
-    widths, heights = [], []
-    n_color = n_gray = 0
-    byte_keys: list = [None] * len(analysed)
-    pixel_keys: list = [None] * len(analysed)
-    readable: list[int] = []
-    hashes, mean_l = [], []
-    ab_total = ab_histogram(np.zeros((0, 3), np.float32))
-    hue_hist, chroma_hist = _hue_chroma_counts(np.zeros(0), np.zeros(0), None, HUE_BINS, CHROMA_BINS)
-    hue_counts, chroma_counts = np.array(hue_hist["counts"]), np.array(chroma_hist["counts"])
-
-    for index, rel in enumerate(analysed):
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as err:
-            unreadable.append({"file": rel, "reason": f"{rel}: cannot read file ({err.strerror or err})"})
-            continue
-        byte_keys[index] = hashlib.sha256(data).hexdigest()
-        try:
-            image, info = read_image(data, name=rel)
-        except ImageError as err:
-            unreadable.append({"file": rel, "reason": str(err)})
-            continue
-        readable.append(index)
-        pixel_keys[index] = hashlib.sha256(repr(image.shape).encode() + image.tobytes()).hexdigest()
-        widths.append(info.width)
-        heights.append(info.height)
-        if min(info.width, info.height) < tiny_px:
-            tiny.append(rel)
-        lab = lab_of(_downscale(image))
-        chroma, hue = chroma_hue(lab)
-        if info.channels == 1:
-            n_gray += 1
-        else:
-            n_color += 1
-            if float(chroma.mean()) < near_gray_chroma:
-                near_gray.append(rel)
-        ab_total = merge_histograms([ab_total, ab_histogram(lab)])
-        image_hue, image_chroma = _hue_chroma_counts(chroma.ravel(), hue.ravel(), None, HUE_BINS, CHROMA_BINS)
-        hue_counts += image_hue["counts"]
-        chroma_counts += image_chroma["counts"]
-        hashes.append(_difference_hash(lab[..., 0]))
-        mean_l.append(float(lab[..., 0].mean()))
-
-    exact = _groups(len(analysed), _same_key_pairs(byte_keys) + _same_key_pairs(pixel_keys))
-    non_first = {i for group in exact for i in group[1:]}
-    reps = [k for k, index in enumerate(readable) if index not in non_first]
-    near: list[list[int]] = []
-    if len(reps) > 1:
-        bits = np.array([hashes[k] for k in reps], dtype=np.float32)
-        distance = bits @ (1.0 - bits).T + (1.0 - bits) @ bits.T
-        lightness = np.array([mean_l[k] for k in reps])
-        close = (distance <= NEAR_DUPLICATE_BITS) & (
-            np.abs(lightness[:, None] - lightness[None, :]) <= NEAR_DUPLICATE_MEAN_L)
-        pairs = np.argwhere(np.triu(close, k=1))
-        near = [[readable[reps[k]] for k in group] for group in _groups(len(reps), pairs)]
-
-    return {
-        "n_files": len(files), "n_analysed": len(analysed), "sampled": sampled,
-        "n_readable": len(readable), "unreadable": unreadable,
-        "sizes": {"widths": widths, "heights": heights}, "tiny": tiny,
-        "n_color": n_color, "n_gray": n_gray, "near_gray": near_gray,
-        "exact_duplicates": [[analysed[i] for i in group] for group in exact],
-        "near_duplicates": [[analysed[i] for i in group] for group in near],
-        "ab_hist": ab_total,
-        "hue_hist": {"edges": hue_hist["edges"], "counts": hue_counts.tolist()},
-        "chroma_hist": {"edges": chroma_hist["edges"], "counts": chroma_counts.tolist()},
-        "settings": {"seed": int(seed), "max_images": int(max_images), "tiny_px": int(tiny_px),
-                     "near_gray_chroma": float(near_gray_chroma), "analysis_px": ANALYSIS_PX,
-                     "hue_min_chroma": HUE_MIN_CHROMA, "near_duplicate_bits": NEAR_DUPLICATE_BITS,
-                     "near_duplicate_mean_l": NEAR_DUPLICATE_MEAN_L},
-    }
+    _check_settings(max_images, tiny_px, near_gray_chroma, seed)
+    colours = ColourTotals()
+    records = [file_stats(root, rel, colours) for rel in sample_files(files, max_images, seed)]
+    settings = {"seed": int(seed), "max_images": int(max_images), "tiny_px": int(tiny_px),
+                "near_gray_chroma": float(near_gray_chroma), "analysis_px": ANALYSIS_PX,
+                "hue_min_chroma": HUE_MIN_CHROMA, "near_duplicate_bits": NEAR_DUPLICATE_BITS,
+                "near_duplicate_mean_l": NEAR_DUPLICATE_MEAN_L}
+    return _assemble(len(files), records, colours, settings)
 
 
 def summary_lines(stats: dict) -> list[str]:

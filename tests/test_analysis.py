@@ -11,8 +11,9 @@ import tifffile
 from PIL import Image
 
 from colorcore import analysis
-from colorcore.analysis import (checkpoint_data_stats, data_root, folder_stats, hue_chroma_from_ab_hist,
-                                list_data_folders, resolve_data_folder)
+from colorcore.analysis import (ColourTotals, FileStats, checkpoint_data_stats, data_root, exact_duplicates,
+                                file_stats, folder_stats, hue_chroma_from_ab_hist, list_data_folders,
+                                near_duplicates, resolve_data_folder, sample_files)
 from colorcore.cli import main
 from colorcore.metrics import ab_histogram, chroma_hue, lab_of
 
@@ -136,6 +137,46 @@ def test_folder_stats_refuses_missing_or_empty_folder(tmp_path):
         folder_stats(tmp_path / "nope")
     with pytest.raises(ValueError, match="no image files"):
         folder_stats(tmp_path)
+
+
+def test_sample_files_is_seeded_and_keeps_file_order():
+    files = [f"{i:02d}.png" for i in range(20)]
+    assert sample_files(files, 20, seed=0) == files
+    picked = sample_files(files, 5, seed=3)
+    assert len(picked) == 5 and picked == sorted(picked) and picked == sample_files(files, 5, seed=3)
+    assert picked != sample_files(files, 5, seed=4)
+
+
+def test_file_stats_of_one_image_and_of_unreadable_files(mixed):
+    colours = ColourTotals()
+    record = file_stats(mixed, "color_b.png", colours)
+    assert record.readable and (record.width, record.height, record.gray) == (48, 48, False)
+    assert record.mean_chroma > 10 and record.dhash.shape == (64,) and 0 <= record.mean_l <= 100
+    assert record.byte_key and record.pixel_key
+    result = colours.result()
+    assert result["ab_hist"]["n"] == 48 * 48 == sum(result["chroma_hist"]["counts"])
+    broken = file_stats(mixed, "broken.png", colours)
+    assert not broken.readable and broken.byte_key and broken.pixel_key is None
+    assert broken.reason.startswith("broken.png")
+    missing = file_stats(mixed, "missing.png", colours)
+    assert missing.byte_key is None and "cannot read file" in missing.reason
+    assert colours.result()["ab_hist"]["n"] == 48 * 48  # unreadable files add no pixels
+
+
+def test_duplicate_finding_on_records():
+    bits = np.zeros(64, bool)
+    flipped = bits.copy()
+    flipped[:3] = True
+    records = [FileStats("a", byte_key="1", pixel_key="p", dhash=bits, mean_l=50.0),
+               FileStats("b", byte_key="2", pixel_key="p", dhash=bits, mean_l=50.0),   # same pixels as a
+               FileStats("c", byte_key="1", reason="c: broken"),                       # same bytes as a
+               FileStats("d", byte_key="4", pixel_key="q", dhash=flipped, mean_l=52.0),  # near a
+               FileStats("e", byte_key="5", pixel_key="r", dhash=~bits, mean_l=50.0),
+               FileStats("f", byte_key="6", pixel_key="s", dhash=bits, mean_l=80.0)]   # brighter than a
+    exact = exact_duplicates(records)
+    assert exact == [[0, 1, 2]]
+    assert near_duplicates(records, exact) == [[0, 3]]
+    assert near_duplicates(records[:1], []) == []
 
 
 @pytest.fixture()
