@@ -39,13 +39,9 @@ import numpy as np
 from PIL import Image
 
 from .data import list_images
-from .io import IMAGE_SUFFIXES, ImageError, read_image, shrink, to_uint8
+from .io import ImageError, read_image, shrink, to_uint8
 from .metrics import ab_histogram, chroma_hue, lab_of, merge_histograms
 
-#: Environment variable naming the root folder offered by the app's dataset page.
-DATA_ROOT_ENV = "COLORCORE_DATA_ROOT"
-#: Deepest sub-folder level listed by :func:`list_data_folders`.
-MAX_FOLDER_DEPTH = 2
 #: Long side (px) of the downscaled copy used for colour statistics and hashes.
 ANALYSIS_PX = 256
 #: Pixels with chroma (Lab units) at or below this are left out of the hue histogram.
@@ -61,69 +57,23 @@ NEAR_DUPLICATE_BITS = 6
 NEAR_DUPLICATE_MEAN_L = 8.0
 
 
-def data_root() -> Path | None:
-    """The root folder offered by the app's dataset page.
-
-    Returns
-    -------
-    pathlib.Path or None
-        ``$COLORCORE_DATA_ROOT`` if that variable is set and not empty (the path
-        is returned even if it does not exist, so the page can say so); else the
-        ``shared/data`` folder beside the repository if it exists; else None.
-    """
-    configured = os.environ.get(DATA_ROOT_ENV, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    default = Path(__file__).resolve().parents[2] / "shared" / "data"
-    return default if default.is_dir() else None
-
-
-def _root_dir(root: str | os.PathLike) -> Path:
+def require_dir(root: str | os.PathLike) -> Path:
+    """``root`` as a Path; ValueError ``"<root>: not a directory"`` if it is not one."""
     path = Path(root)
     if not path.is_dir():
         raise ValueError(f"{path}: not a directory")
     return path
 
 
-def _is_image_name(name: str) -> bool:
-    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
-
-
-def list_data_folders(root: str | os.PathLike) -> list[str]:
-    """Sub-folders of ``root``, up to two levels deep, that hold image files.
-
-    A folder is listed when an image file lies in it or anywhere below it (as
-    :func:`colorcore.data.list_images` would find).  Hidden folders (name
-    starting with ``.``) are skipped and symbolic links to folders are not
-    followed; ``root`` itself is not listed.
-
-    Parameters
-    ----------
-    root : str or os.PathLike
-        Folder to search.
-
-    Returns
-    -------
-    list of str
-        Sorted relative POSIX paths, e.g. ``["micrographs", "micrographs/blood_bccd"]``.
+def check_relative(relative: str, what: str) -> PurePosixPath:
+    """``relative`` as a POSIX path that stays inside the folder it is relative to.
 
     Raises
     ------
     ValueError
-        If ``root`` is not a directory.
+        If ``relative`` (called ``what`` in the message) is not a string, holds a NUL
+        character, is absolute (POSIX or Windows) or contains ``..``.
     """
-    root = _root_dir(root)
-    found: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        parts = Path(dirpath).relative_to(root).parts
-        if parts and any(_is_image_name(f) for f in filenames):
-            for depth in range(1, min(MAX_FOLDER_DEPTH, len(parts)) + 1):
-                found.add("/".join(parts[:depth]))
-    return sorted(found)
-
-
-def _check_relative(relative: str, what: str) -> PurePosixPath:
     if not isinstance(relative, str):
         raise ValueError(f"{what} must be a string, got {type(relative).__name__}")
     if "\x00" in relative:
@@ -134,39 +84,6 @@ def _check_relative(relative: str, what: str) -> PurePosixPath:
     if ".." in posix.parts or ".." in PureWindowsPath(relative).parts:
         raise ValueError(f"{what} {relative!r} contains '..'; it must stay inside the data root")
     return posix
-
-
-def resolve_data_folder(root: str | os.PathLike, relative: str) -> Path:
-    """Join ``relative`` to ``root`` safely.
-
-    Parameters
-    ----------
-    root : str or os.PathLike
-        The data root folder.
-    relative : str
-        A folder inside ``root`` as a relative POSIX path (e.g. from
-        :func:`list_data_folders`); ``""`` or ``"."`` is the root itself.
-
-    Returns
-    -------
-    pathlib.Path
-        The resolved (absolute, symlink-free) folder.
-
-    Raises
-    ------
-    ValueError
-        If ``root`` is not a directory, ``relative`` is absolute, contains
-        ``..``, leads outside ``root`` through a symbolic link, or is not a
-        folder.
-    """
-    base = _root_dir(root).resolve()
-    posix = _check_relative(relative, "folder")
-    target = (base / posix).resolve()
-    if not target.is_relative_to(base):
-        raise ValueError(f"folder {relative!r} leads outside the data root {base} (symbolic link)")
-    if not target.is_dir():
-        raise ValueError(f"folder {relative!r} is not a folder inside {base}")
-    return target
 
 
 def _hue_chroma_counts(chroma: np.ndarray, hue: np.ndarray, weights: np.ndarray | None,
@@ -324,7 +241,7 @@ def _check_files(files) -> list[str]:
     if not files:
         raise ValueError("files is empty: nothing to analyse")
     for f in files:
-        _check_relative(f, "file")
+        check_relative(f, "file")
     return files
 
 
@@ -544,7 +461,7 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
         If ``root`` is not a directory or holds no images, ``files`` is empty
         or holds absolute or ``..`` paths, or a parameter is out of range.
     """
-    root = _root_dir(root)
+    root = require_dir(root)
     files = list_images(root) if files is None else _check_files(files)
     _check_settings(max_images, tiny_px, near_gray_chroma, seed)
     colours = ColourTotals()

@@ -2,17 +2,17 @@
 import streamlit as st
 
 import app_cache as ac
-from colorcore import app_support as sup
+from colorcore.app import catalog, display, results
 from colorcore.checkpoints import GRAY_BASELINE
 
 ac.require_navigation("pages/compare.py")
 st.title("Compare checkpoints")
 cat = ac.require_catalog()
 
-st.session_state.setdefault("compare.checkpoints", sup.default_compare(cat.names))
+st.session_state.setdefault("compare.checkpoints", catalog.default_compare(cat.names))
 st.session_state["compare.checkpoints"] = [n for n in st.session_state["compare.checkpoints"] if n in cat.metas]
 chosen = st.multiselect("Checkpoints", cat.names, key="compare.checkpoints",
-                        format_func=lambda n: sup.checkpoint_label(cat.metas[n]))
+                        format_func=lambda n: catalog.checkpoint_label(cat.metas[n]))
 working_size = ac.working_size_picker("compare.working_size")
 inputs = ac.image_inputs("compare", multiple=False)
 if not chosen or not inputs:
@@ -42,7 +42,7 @@ else:
 per_row = min(6, len(tiles))
 for start in range(0, len(tiles), per_row):
     for col, (caption, img) in zip(st.columns(per_row), tiles[start:start + per_row]):
-        col.image(sup.preview(img, 800), caption=caption, width="stretch")
+        col.image(display.preview(img, 800), caption=caption, width="stretch")
 
 if truth is None:
     st.info(f"{loaded.name} is grayscale, so there is no ground truth to measure against.")
@@ -50,6 +50,6 @@ else:
     st.subheader("Metrics against the original")
     st.caption("Computed with colorcore.metrics exactly as `colorcore evaluate` does. cast a\\*/b\\*: mean "
                "predicted minus true a\\*/b\\* (0 = no cast). colorfulness_gt is the original's.")
-    rows = sup.compare_metrics({GRAY_BASELINE: gray, **outputs}, truth)
+    rows = results.compare_metrics({GRAY_BASELINE: gray, **outputs}, truth)
     st.dataframe(rows, hide_index=True,
-                 column_config={k: st.column_config.NumberColumn(format="%.3f") for k in sup.COMPARE_COLUMNS})
+                 column_config={k: st.column_config.NumberColumn(format="%.3f") for k in results.COMPARE_COLUMNS})

@@ -2,23 +2,23 @@
 import streamlit as st
 
 import app_cache as ac
-from colorcore import app_support as sup
-from colorcore import figures
+from colorcore.app import catalog, figures, results
+from colorcore.metrics import METRIC_NAMES
 
 ac.require_navigation("pages/curves.py")
 st.title("Training curves")
 cat = ac.require_catalog()
-with_history = [n for n in cat.names if sup.has_history(cat.metas[n])]
+with_history = [n for n in cat.names if results.has_history(cat.metas[n])]
 if not with_history:
     st.info("No checkpoint in the catalog has recorded any epoch yet.")
     st.stop()
 
-st.session_state.setdefault("curves.checkpoints", sup.default_compare(with_history))
+st.session_state.setdefault("curves.checkpoints", catalog.default_compare(with_history))
 st.session_state["curves.checkpoints"] = [n for n in st.session_state["curves.checkpoints"] if n in with_history]
 st.session_state.setdefault("curves.log", False)
 st.session_state.setdefault("curves.metric", "val_ab_rmse")
 chosen = st.multiselect("Checkpoints", with_history, key="curves.checkpoints",
-                        format_func=lambda n: sup.checkpoint_label(cat.metas[n]))
+                        format_func=lambda n: catalog.checkpoint_label(cat.metas[n]))
 metas = {n: cat.metas[n] for n in chosen}
 if not metas:
     st.info("Choose at least one checkpoint.")
@@ -36,7 +36,7 @@ st.plotly_chart(figures.metric_curves(metas, metric), key="curves.metric_chart")
 
 st.subheader("Test metrics")
 st.caption("Stored by `colorcore evaluate --store` (metrics['test']); gray baseline rows come from "
-           f"{sup.BASELINES_FILE} in the catalog folder when present. Empty cells: not evaluated yet.")
-rows = sup.test_metrics_rows(metas, sup.read_baselines())
+           f"{results.BASELINES_FILE} in the catalog folder when present. Empty cells: not evaluated yet.")
+rows = results.test_metrics_rows(metas, results.read_baselines())
 st.dataframe(rows, hide_index=True,
-             column_config={k: st.column_config.NumberColumn(format="%.3f") for k in sup.TEST_COLUMNS[1:]})
+             column_config={k: st.column_config.NumberColumn(format="%.3f") for k in METRIC_NAMES[1:]})

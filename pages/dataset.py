@@ -2,8 +2,8 @@
 import streamlit as st
 
 import app_cache as ac
-from colorcore import analysis, figures
-from colorcore import app_support as sup
+from colorcore import analysis, paths
+from colorcore.app import figures, folders
 
 ac.require_navigation("pages/dataset.py")
 st.title("Dataset analysis")
@@ -18,16 +18,16 @@ if source == SOURCES[0]:
     st.caption("From the checkpoint's metadata: the data manifest and split recorded at training time, and "
                "the a\\*b\\* histogram of its training images (hue and chroma are derived from it).")
 else:
-    root = analysis.data_root()
+    root = paths.data_root()
     if root is None or not root.is_dir():
-        st.info(f"No data root: set {analysis.DATA_ROOT_ENV} to a folder of image folders"
+        st.info(f"No data root: set {paths.DATA_ROOT_ENV} to a folder of image folders"
                 + (f" ({root} does not exist)." if root else "."))
         st.stop()
-    folders = analysis.list_data_folders(root)
-    if not folders:
+    listed = folders.list_data_folders(root)
+    if not listed:
         st.info(f"No folder with images under the data root {root}.")
         st.stop()
-    folder = st.selectbox("Folder", folders, key="dataset.folder")
+    folder = st.selectbox("Folder", listed, key="dataset.folder")
     st.session_state.setdefault("dataset.max_images", 500)
     max_images = st.number_input("Analyse at most (seeded sample beyond)", 10, 20000, step=100,
                                  key="dataset.max_images")
@@ -45,7 +45,7 @@ else:
         st.write(line)
 
 st.subheader("Counts and splits")
-st.dataframe(sup.overview_rows(stats), hide_index=True)
+st.dataframe(folders.overview_rows(stats), hide_index=True)
 sizes = stats.get("sizes")
 if sizes and sizes.get("widths"):
     st.plotly_chart(figures.size_figure(sizes["widths"], sizes["heights"]), key="dataset.sizes_chart")
@@ -63,8 +63,8 @@ if not stats.get("ab_hist"):
 
 if "unreadable" in stats:
     st.subheader("Quality checks")
-    st.dataframe(sup.quality_counts(stats), hide_index=True)
-    for label, lines in sup.quality_lists(stats).items():
+    st.dataframe(folders.quality_counts(stats), hide_index=True)
+    for label, lines in folders.quality_lists(stats).items():
         if lines:
             with st.expander(f"{label} ({len(lines)})"):
                 st.text("\n".join(lines[:500]) + ("\n..." if len(lines) > 500 else ""))

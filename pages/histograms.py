@@ -2,8 +2,7 @@
 import streamlit as st
 
 import app_cache as ac
-from colorcore import app_support as sup
-from colorcore import figures
+from colorcore.app import display, figures, results
 
 ac.require_navigation("pages/histograms.py")
 st.title(r"a\*b\* histograms")
@@ -21,19 +20,19 @@ if result is None:
     st.stop()
 
 # Histograms are computed on the images downscaled to SLIDER_SIDE (a close, fast estimate).
-output_small = sup.preview(result.rgb, sup.SLIDER_SIDE)
-summaries = {f"output ({name})": sup.color_summary(output_small)}
+output_small = display.preview(result.rgb, display.SLIDER_SIDE)
+summaries = {f"output ({name})": results.color_summary(output_small)}
 left, right = st.columns(2)
-left.plotly_chart(figures.ab_histogram_figure(sup.ab_hist_of(output_small), f"output of {name}"),
+left.plotly_chart(figures.ab_histogram_figure(results.ab_hist_of(output_small), f"output of {name}"),
                   key="histograms.output_chart")
 if loaded.is_color:
-    truth_small = sup.preview(loaded.truth, sup.SLIDER_SIDE)
-    summaries["ground truth"] = sup.color_summary(truth_small)
-    right.plotly_chart(figures.ab_histogram_figure(sup.ab_hist_of(truth_small), "ground truth (the upload)"),
+    truth_small = display.preview(loaded.truth, display.SLIDER_SIDE)
+    summaries["ground truth"] = results.color_summary(truth_small)
+    right.plotly_chart(figures.ab_histogram_figure(results.ab_hist_of(truth_small), "ground truth (the upload)"),
                        key="histograms.reference_chart")
 elif cat.metas[name].get("train_ab_hist"):
     hist = cat.metas[name]["train_ab_hist"]
-    summaries[f"training set of {name}"] = sup.hist_summary(hist)
+    summaries[f"training set of {name}"] = results.hist_summary(hist)
     right.plotly_chart(figures.ab_histogram_figure(hist, f"training images of {name}"),
                        key="histograms.reference_chart")
 else:
@@ -43,4 +42,4 @@ st.subheader("Summary")
 st.caption("Mean chroma: average colour strength in Lab units. Cast: mean a\\* (green − / red +) and "
            "mean b\\* (blue − / yellow +); near 0 means no overall tint. Training-set values come from "
            "the stored histogram's bin centres.")
-st.dataframe(sup.summary_rows(summaries), hide_index=True)
+st.dataframe(results.summary_rows(summaries), hide_index=True)

@@ -10,20 +10,7 @@ from PIL import Image
 
 from colorcore.checkpoints import read_metadata, update_metadata
 from colorcore.train import TrainConfig, train
-
-#: Names the app offers by default; the tiny catalog provides all of them.
-STUDY_NAMES = ("places12-mse", "places12-huber", "places500-mse", "places500-huber")
-
-
-def make_color_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A smooth colourful uint8 RGB image (gradients and a blob), like a tiny photo."""
-    y, x = np.mgrid[0:height, 0:width]
-    y = y / max(1, height - 1)
-    x = x / max(1, width - 1)
-    c = rng.random(3)
-    blob = np.exp(-((x - c[0]) ** 2 + (y - c[1]) ** 2) * 20)
-    rgb = np.stack([0.2 + 0.6 * x * c[2] + 0.2 * blob, 0.3 + 0.5 * y * (1 - c[2]), 0.5 + 0.4 * (blob - 0.5 * x)], -1)
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+from helpers import STUDY_NAMES, make_color_image
 
 
 @pytest.fixture(scope="session")

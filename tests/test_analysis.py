@@ -1,4 +1,4 @@
-"""Dataset analysis: folder statistics, safe folder selection, histograms, checkpoint data, CLI."""
+"""Dataset analysis: folder statistics and their helpers, histograms, checkpoint data, CLI."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,8 @@ import tifffile
 from PIL import Image
 
 from colorcore import analysis
-from colorcore.analysis import (ColourTotals, FileStats, checkpoint_data_stats, data_root, exact_duplicates,
-                                file_stats, folder_stats, hue_chroma_from_ab_hist, list_data_folders,
-                                near_duplicates, resolve_data_folder, sample_files)
+from colorcore.analysis import (ColourTotals, FileStats, check_relative, checkpoint_data_stats, exact_duplicates,
+                                file_stats, folder_stats, hue_chroma_from_ab_hist, near_duplicates, sample_files)
 from colorcore.cli import main
 from colorcore.metrics import ab_histogram, chroma_hue, lab_of
 
@@ -179,44 +178,12 @@ def test_duplicate_finding_on_records():
     assert near_duplicates(records[:1], []) == []
 
 
-@pytest.fixture()
-def tree(tmp_path) -> Path:
-    root = tmp_path / "root"
-    for folder in ("a/b/c", "a/empty", "flat", "docs", ".hidden", "deep/x/y"):
-        (root / folder).mkdir(parents=True)
-    for path in ("a/b/c/img.png", "flat/one.jpg", ".hidden/img.png", "deep/x/y/z.tif", "top.png"):
-        (root / path).write_bytes(b"")
-    (root / "docs" / "readme.txt").write_text("no images here")
-    (tmp_path / "outside").mkdir()
-    return root
-
-
-def test_list_data_folders(tree):
-    assert list_data_folders(tree) == ["a", "a/b", "deep", "deep/x", "flat"]
-    with pytest.raises(ValueError, match="not a directory"):
-        list_data_folders(tree / "top.png")
-
-
-def test_resolve_data_folder(tree):
-    assert resolve_data_folder(tree, "a/b") == (tree / "a" / "b").resolve()
-    assert resolve_data_folder(str(tree), ".") == tree.resolve()
-    (tree / "escape").symlink_to(tree.parent / "outside", target_is_directory=True)
-    for relative, message in [("../outside", "contains '..'"), ("a/../../outside", "contains '..'"),
-                              (str(tree.parent / "outside"), "is absolute"), ("escape", "outside the data root"),
-                              ("top.png", "is not a folder"), ("missing", "is not a folder"),
-                              ("a\x00b", "NUL")]:
+def test_check_relative():
+    assert str(check_relative("a/b.png", "file")) == "a/b.png"
+    for bad, message in [("../x", "contains '..'"), ("/abs", "is absolute"), ("C:\\x", "is absolute"),
+                         ("a\x00", "NUL"), (3, "must be a string")]:
         with pytest.raises(ValueError, match=message):
-            resolve_data_folder(tree, relative)
-    with pytest.raises(ValueError, match="must be a string"):
-        resolve_data_folder(tree, None)
-
-
-def test_data_root(monkeypatch, tmp_path):
-    monkeypatch.setenv(analysis.DATA_ROOT_ENV, str(tmp_path))
-    assert data_root() == tmp_path
-    monkeypatch.delenv(analysis.DATA_ROOT_ENV)
-    default = Path(analysis.__file__).resolve().parents[2] / "shared" / "data"
-    assert data_root() == (default if default.is_dir() else None)
+            check_relative(bad, "file")
 
 
 def synthetic_ab_hist() -> dict:

@@ -1,41 +1,18 @@
 """AppTest checks of every page of the Streamlit explorer, on the tiny checkpoint catalog."""
 from __future__ import annotations
 
-import io
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
-from PIL import Image
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from conftest import STUDY_NAMES, make_color_image  # noqa: E402
+from helpers import APP, STUDY_NAMES, color_png, gray_tiff16, ok, png_bytes, tiff_bytes  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = ("pages/colorize.py", "pages/compare.py", "pages/curves.py", "pages/histograms.py", "pages/dataset.py")
-
-
-def png_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def color_png(seed: int = 1, h: int = 48, w: int = 64) -> bytes:
-    return png_bytes(make_color_image(np.random.default_rng(seed), h, w))
-
-
-def gray_tiff16(h: int = 40, w: int = 56) -> bytes:
-    y, x = np.mgrid[0:h, 0:w]
-    data = ((x / (w - 1)) * 60000 + (y / (h - 1)) * 5000).astype(np.uint16)
-    buf = io.BytesIO()
-    tifffile.imwrite(buf, data)
-    return buf.getvalue()
 
 
 @pytest.fixture()
@@ -54,12 +31,6 @@ def open_page(page: str) -> AppTest:
     if page != PAGES[0]:
         at.switch_page(page).run()
     return ok(at)
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not [w.value for w in at.warning if "deprecat" in w.value.lower()]
-    return at
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -257,9 +228,7 @@ def domain_env(tiny_checkpoint, tiny_classifier, tmp_path, monkeypatch):
 def fluorescence_tiff16() -> bytes:
     data = np.full((40, 56), 1500, np.uint16)
     data[10:20, 15:35] = 52000
-    buf = io.BytesIO()
-    tifffile.imwrite(buf, data)
-    return buf.getvalue()
+    return tiff_bytes(data)
 
 
 def test_colorize_suggests_the_fluorescence_domain_for_a_fluorescence_upload(domain_env):

@@ -1,8 +1,8 @@
 """The app answers every hostile upload with an st.error naming it (or a result) and keeps serving."""
 from streamlit.testing.v1 import AppTest
 
+from helpers import APP, color_png, ok
 from hostile import CASES, HOSTILE_UPLOAD_NAMES
-from test_app import APP, color_png, ok
 
 
 def test_colorize_survives_the_whole_hostile_corpus(catalog_env, tmp_path, monkeypatch):

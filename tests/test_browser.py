@@ -19,7 +19,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from conftest import make_color_image
+from helpers import make_color_image
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -1,4 +1,4 @@
-"""Plotly figure builders of colorcore.figures, checked without a browser."""
+"""colorcore.app.figures: the Plotly figure builders, checked without a browser."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from colorcore import figures
+from colorcore.app import figures
 from colorcore.metrics import ab_histogram
 
 

@@ -1,0 +1,176 @@
+"""The checkpoint catalog as the pages show it: file stamps, domains, labels, rows and default choices."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..checkpoints import (GRAY_BASELINE, CheckpointError, catalog_names, read_metadata, resolve,
+                           summary)
+from ..models import REGISTRY
+from ..quantize import DEFAULT_TEMPERATURE
+
+#: Domains in the order the pages list them; others follow alphabetically.
+DOMAIN_ORDER = ("scenes", "histology", "fluorescence")
+#: What each domain's checkpoints learned from, shown under the domain choice.
+DOMAIN_NOTES = {
+    "scenes": "Trained on Places2 photographs (the study's domain). For micrographs choose histology "
+              "(brightfield: H&E tissue, blood smears, IHC) or fluorescence (single fluorescence channels).",
+    "histology": "Trained on brightfield micrographs (H&E tissue, blood smears, IHC): stain-like colours "
+                 "(hematoxylin purple, eosin pink, DAB brown).",
+    "fluorescence": "Trained on fluorescence composites in the viewer convention: DNA blue, main marker green, "
+                    "third marker red.",
+}
+#: The study checkpoints the Compare page selects by default.
+STUDY_NAMES = ("places12-mse", "places12-huber", "places500-mse", "places500-huber")
+
+
+def checkpoint_stamp(name: str) -> str:
+    """Identity of a checkpoint file's current version (path, size, mtime); ``""`` for ``gray``.
+
+    Cache keys include it, so a checkpoint rewritten by a running training
+    (atomic replace) is loaded afresh instead of served stale.
+
+    Raises
+    ------
+    CheckpointError
+        If ``name`` is not in the catalog.
+    """
+    if name == GRAY_BASELINE:
+        return ""
+    path = resolve(name, catalog_only=True)
+    st = path.stat()
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def catalog_stamps() -> tuple[tuple[str, str], ...]:
+    """``(name, stamp)`` of every catalog checkpoint (cheap: one ``stat`` each)."""
+    out = []
+    for name in catalog_names():
+        try:
+            out.append((name, checkpoint_stamp(name)))
+        except (CheckpointError, OSError):
+            continue
+    return tuple(out)
+
+
+@dataclass
+class Catalog:
+    """Readable catalog entries and the files that could not be read.
+
+    Attributes
+    ----------
+    metas : dict
+        ``{name: metadata}`` in catalog order.
+    problems : list of str
+        One message per unreadable checkpoint file.
+    """
+
+    metas: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.metas)
+
+
+def read_catalog() -> Catalog:
+    """Headers of all catalog checkpoints; a bad file is reported, not raised."""
+    cat = Catalog()
+    for name in catalog_names():
+        try:
+            cat.metas[name] = read_metadata(name, catalog_only=True)
+        except CheckpointError as err:
+            cat.problems.append(str(err))
+    return cat
+
+
+def domain_of(meta: dict) -> str:
+    """Domain of a checkpoint (``scenes``, ``histology``, ``fluorescence``...) or ``other``."""
+    return (meta.get("domain") or meta.get("train_config", {}).get("domain") or "other").strip() or "other"
+
+
+def group_by_domain(metas: dict) -> dict[str, list[str]]:
+    """``{domain: [names]}`` with the known domains first, names sorted inside each."""
+    groups: dict[str, list[str]] = {}
+    for name, meta in metas.items():
+        groups.setdefault(domain_of(meta), []).append(name)
+    order = [d for d in DOMAIN_ORDER if d in groups] + sorted(d for d in groups if d not in DOMAIN_ORDER)
+    return {d: sorted(groups[d]) for d in order}
+
+
+def is_vivid(meta: dict) -> bool:
+    """True for a classification (vivid-colour) checkpoint, which takes an annealed-mean temperature."""
+    spec = REGISTRY.get(meta.get("model", {}).get("name"))
+    return spec is not None and spec.takes_temperature
+
+
+def default_temperature(meta: dict) -> float:
+    """The annealed-mean temperature a classification checkpoint decodes with by default."""
+    return float(meta.get("model", {}).get("args", {}).get("temperature", DEFAULT_TEMPERATURE))
+
+
+def _fmt(value, spec: str, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:{spec}}{unit}"
+
+
+def checkpoint_label(meta: dict) -> str:
+    """One line saying what a checkpoint was trained on and how it scored.
+
+    Example: ``places500-huber · scenes, 500 train images, huber loss · test PSNR 23.1 dB,
+    ab RMSE 12.4``.
+    """
+    s = summary(meta)
+    if s["name"] == GRAY_BASELINE:
+        return f"{GRAY_BASELINE} · baseline, a* = b* = 0"
+    trained = [domain_of(meta)]
+    if s["train_images"] is not None:
+        trained.append(f"{s['train_images']} train images")
+    if is_vivid(meta):
+        trained.append("a*b* classification (vivid)")
+    elif s["loss"]:
+        trained.append(f"{s['loss']} loss")
+    if meta.get("recipe") == "study":
+        trained.append("study recipe")
+    if meta.get("complete") is False:
+        trained.append(f"in training ({meta.get('epochs_done', s['epochs'])} epochs)")
+    if s["test_psnr"] is None and s["test_ab_rmse"] is None:
+        scored = "not evaluated yet"
+    else:
+        scored = f"test PSNR {_fmt(s['test_psnr'], '.1f', ' dB')}, ab RMSE {_fmt(s['test_ab_rmse'], '.1f')}"
+    return f"{s['name']} · {', '.join(trained)} · {scored}"
+
+
+def catalog_rows(metas: dict) -> list[dict]:
+    """Table rows (one per checkpoint) of what each was trained on and how it scored."""
+    rows = []
+    for name, meta in metas.items():
+        s = summary(meta)
+        data = meta.get("data", {})
+        rows.append({"checkpoint": name, "domain": domain_of(meta), "data": data.get("root", ""),
+                     "train images": s["train_images"], "loss": s["loss"], "recipe": s["recipe"],
+                     "epochs": s["epochs"], "test PSNR (dB)": s["test_psnr"],
+                     "test ab RMSE": s["test_ab_rmse"], "description": s["description"]})
+    return rows
+
+
+def preferred_checkpoint(metas: dict) -> str | None:
+    """The checkpoint pages start with: one marked ``recommended`` in its metadata, else the lowest
+    test ab RMSE, else the most training images, else the first."""
+    if not metas:
+        return None
+
+    def key(name):
+        s = summary(metas[name])
+        rmse = s["test_ab_rmse"]
+        return (not metas[name].get("recommended"), rmse is None, rmse if rmse is not None else 0.0,
+                -(s["train_images"] or 0), name)
+
+    return min(metas, key=key)
+
+
+def default_compare(names: list[str], limit: int = 4) -> list[str]:
+    """Checkpoints the Compare page starts with: the study's four if present, else the first few."""
+    study = [n for n in STUDY_NAMES if n in names]
+    return study or list(names[:limit])

@@ -1,0 +1,70 @@
+"""colorcore.app.results: colorizations for the caches, compare metrics, colour summaries, stored scores."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorcore.app import results
+from colorcore.checkpoints import load_checkpoint
+from colorcore.metrics import METRIC_NAMES, MetricAccumulator
+from helpers import fake_meta, make_color_image
+
+
+def test_run_colorize_gray_baseline_and_compare_metrics():
+    rgb = make_color_image(np.random.default_rng(3), 24, 32)
+    image = rgb.astype(np.float32) / 255.0
+    res = results.run_colorize(image, load_checkpoint("gray"), 64)
+    assert res.rgb.shape == rgb.shape and res.rgb.dtype == np.uint8
+    assert Image.open(io.BytesIO(res.png)).size == (32, 24)
+    rows = results.compare_metrics({"gray": res.rgb, "perfect": rgb}, rgb)
+    assert [r["checkpoint"] for r in rows] == ["gray", "perfect"]
+    assert set(rows[0]) == {"checkpoint", *results.COMPARE_COLUMNS}
+    acc = MetricAccumulator()
+    acc.add(res.rgb, rgb)
+    expected = acc.result()
+    for key in results.COMPARE_COLUMNS:
+        assert rows[0][key] == pytest.approx(expected[key])
+    assert rows[1]["psnr"] > 100 and rows[1]["ab_rmse"] == 0 and rows[1]["cast_a"] == 0
+
+
+def test_run_colorize_classifier_at_a_temperature(tiny_classifier):
+    image = np.linspace(0, 1, 24 * 40, dtype=np.float32).reshape(24, 40)
+    ckpt = load_checkpoint(tiny_classifier)
+    assert results.run_colorize(image, ckpt, 64, 0.1).rgb.shape == (24, 40, 3)
+
+
+def test_color_and_hist_summaries():
+    gray = np.full((8, 8, 3), 128, np.uint8)
+    s = results.color_summary(gray)
+    assert s["mean_chroma"] < 0.01 and abs(s["mean_a"]) < 0.01 and s["colorfulness"] == 0
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 200
+    assert results.color_summary(red)["mean_a"] > 40
+    hist = results.ab_hist_of(red)
+    assert hist["n"] == 64
+    hs = results.hist_summary(hist)
+    assert hs["mean_a"] == pytest.approx(results.color_summary(red)["mean_a"], abs=5)
+    assert results.hist_summary({"edges": [0, 1], "counts": [[0]], "n": 0})["mean_chroma"] is None
+    rows = results.summary_rows({"out": s, "train": hs})
+    assert rows[0]["image"] == "out" and rows[1]["colourfulness"] is None
+
+
+def test_read_baselines(tmp_path):
+    assert results.read_baselines(tmp_path) == {}
+    (tmp_path / results.BASELINES_FILE).write_text("{broken")
+    assert results.read_baselines(tmp_path) == {}
+    (tmp_path / results.BASELINES_FILE).write_text(json.dumps({"places test": {"psnr": 21.0}, "bad": 3}))
+    assert results.read_baselines(tmp_path) == {"places test": {"psnr": 21.0}}
+
+
+def test_metrics_rows_and_history():
+    metas = {"a": fake_meta("a", psnr=22.0, rmse=12.0), "b": fake_meta("b")}
+    rows = results.test_metrics_rows(metas, {"places test": {"psnr": 20.0, "ab_rmse": 15.0}})
+    assert [r["checkpoint"] for r in rows] == ["a", "b", "gray (baseline)"]
+    assert rows[0]["psnr"] == 22.0 and rows[1]["psnr"] is None and rows[2]["data"] == "places test"
+    assert list(rows[0]) == ["checkpoint", "data", *METRIC_NAMES]
+    assert results.has_history(metas["a"]) and not results.has_history({"history": []})
