@@ -9,7 +9,7 @@ ac.require_navigation("pages/compare.py")
 st.title("Compare checkpoints")
 cat = ac.require_catalog()
 
-st.session_state.setdefault("compare.checkpoints", catalog.default_compare(cat.names))
+st.session_state.setdefault("compare.checkpoints", catalog.default_compare(cat.metas))
 st.session_state["compare.checkpoints"] = [n for n in st.session_state["compare.checkpoints"] if n in cat.metas]
 chosen = st.multiselect("Checkpoints", cat.names, key="compare.checkpoints",
                         format_func=lambda n: catalog.checkpoint_label(cat.metas[n]))

@@ -13,7 +13,7 @@ if not with_history:
     st.info("No checkpoint in the catalog has recorded any epoch yet.")
     st.stop()
 
-st.session_state.setdefault("curves.checkpoints", catalog.default_compare(with_history))
+st.session_state.setdefault("curves.checkpoints", catalog.default_compare({n: cat.metas[n] for n in with_history}))
 st.session_state["curves.checkpoints"] = [n for n in st.session_state["curves.checkpoints"] if n in with_history]
 st.session_state.setdefault("curves.log", False)
 st.session_state.setdefault("curves.metric", "val_ab_rmse")

@@ -48,13 +48,20 @@ def tiny_classifier(color_folder, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_catalog(tiny_checkpoint, tmp_path_factory) -> Path:
-    """A checkpoint catalog folder holding the tiny checkpoint under the study's four names."""
+    """A checkpoint catalog folder holding the tiny checkpoint under the study's four names.
+
+    Each copy records what its name says (``places500-huber``: 500 training images, huber loss),
+    so the app recognises the study's grid from the metadata as it does on the shipped catalog.
+    """
     folder = tmp_path_factory.mktemp("catalog")
     for name in STUDY_NAMES:
         path = folder / f"{name}.safetensors"
         shutil.copy(tiny_checkpoint, path)
-        cfg = {**read_metadata(path)["train_config"], "loss": name.split("-")[1]}
-        update_metadata(path, name=name, description=f"tiny stand-in for {name}", train_config=cfg)
+        meta = read_metadata(path)
+        n_train, loss = name.removeprefix("places").split("-")
+        data = {**meta["data"], "split": {**meta["data"]["split"], "train": int(n_train)}}
+        update_metadata(path, name=name, description=f"tiny stand-in for {name}",
+                        train_config={**meta["train_config"], "loss": loss}, data=data)
     return folder
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from ..checkpoints import (GRAY_BASELINE, CheckpointError, catalog_names, read_metadata, resolve,
                            summary)
@@ -20,8 +21,14 @@ DOMAIN_NOTES = {
     "fluorescence": "Trained on fluorescence composites in the viewer convention: DNA blue, main marker green, "
                     "third marker red.",
 }
-#: The study checkpoints the Compare page selects by default.
-STUDY_NAMES = ("places12-mse", "places12-huber", "places500-mse", "places500-huber")
+#: The study's grid, which the Compare page starts with, as checkpoints record it in their metadata:
+#: the regression network, the corrected recipe, each loss trained on each number of scene images.
+STUDY_MODEL = "study_resnet18"
+STUDY_RECIPE = "corrected"
+STUDY_LOSSES = ("mse", "huber")
+STUDY_TRAIN_IMAGES = (12, 500)
+#: Folder name of the scene photographs (a checkpoint recording no domain is a scene one if trained there).
+SCENES_FOLDER = "places"
 
 
 def checkpoint_stamp(name: str) -> str:
@@ -170,7 +177,43 @@ def preferred_checkpoint(metas: dict) -> str | None:
     return min(metas, key=key)
 
 
-def default_compare(names: list[str], limit: int = 4) -> list[str]:
-    """Checkpoints the Compare page starts with: the study's four if present, else the first few."""
-    study = [n for n in STUDY_NAMES if n in names]
-    return study or list(names[:limit])
+def _trained_on_scenes(meta: dict) -> bool:
+    """Domain ``scenes``; for a checkpoint that records no domain, a data root named ``places``."""
+    domain = domain_of(meta)
+    if domain != "other":
+        return domain == "scenes"
+    root = str(meta.get("data", {}).get("root") or "").replace("\\", "/").rstrip("/")
+    return PurePosixPath(root).name == SCENES_FOLDER
+
+
+def in_study_grid(meta: dict) -> bool:
+    """True for a checkpoint of the study's grid, recognised by its metadata (never by its name).
+
+    That is: trained on scenes (domain ``scenes``, or no domain and a data root named ``places``), model
+    ``STUDY_MODEL`` (``model.name``), recipe ``STUDY_RECIPE``, a loss of ``STUDY_LOSSES``
+    (``train_config.loss``) and a number of training images in ``STUDY_TRAIN_IMAGES``
+    (``data.split.train``).
+    """
+    s = summary(meta)
+    return (_trained_on_scenes(meta) and s["model"] == STUDY_MODEL and s["recipe"] == STUDY_RECIPE
+            and s["loss"] in STUDY_LOSSES and s["train_images"] in STUDY_TRAIN_IMAGES)
+
+
+def default_compare(metas: dict, limit: int = 4) -> list[str]:
+    """Checkpoints the Compare and Training curves pages start with.
+
+    The study's grid (:func:`in_study_grid`) ordered by training images then loss (mse first),
+    if the catalog has any of it; else the first ``limit`` checkpoints.
+
+    Parameters
+    ----------
+    metas : dict
+        ``{name: metadata}`` in catalog order.
+    limit : int, default 4
+    """
+    def grid_order(name: str) -> tuple:
+        s = summary(metas[name])
+        return s["train_images"], STUDY_LOSSES.index(s["loss"]), name
+
+    study = sorted((name for name, meta in metas.items() if in_study_grid(meta)), key=grid_order)
+    return study or list(metas)[:limit]

@@ -11,6 +11,24 @@ from colorcore.checkpoints import load_checkpoint, read_metadata
 from helpers import STUDY_NAMES, fake_meta
 
 
+def study_meta(name: str, **changes) -> dict:
+    """Metadata of a study-grid checkpoint (scenes, study_resnet18, corrected), changed by ``changes``."""
+    meta = fake_meta(name, train=changes.pop("train", 500), loss=changes.pop("loss", "huber"))
+    meta["model"]["name"] = "study_resnet18"
+    meta.update(changes)
+    return meta
+
+
+@pytest.fixture()
+def shipped(monkeypatch) -> catalog.Catalog:
+    """The shipped catalog (``checkpoints/`` of the checkout), headers only."""
+    monkeypatch.setenv(paths.CHECKPOINTS_ENV, str(paths.REPO_ROOT / "checkpoints"))
+    cat = catalog.read_catalog()
+    if not cat.metas:
+        pytest.skip("no shipped checkpoints in this checkout")
+    return cat
+
+
 def test_group_by_domain_and_labels():
     metas = {"h1": fake_meta("h1", "histology"), "z": fake_meta("z", ""), "s2": fake_meta("s2"),
              "s1": fake_meta("s1"), "f": fake_meta("f", "fluorescence"), "q": fake_meta("q", "quasar")}
@@ -34,9 +52,32 @@ def test_preferred_checkpoint():
     assert catalog.preferred_checkpoint({**metas, "e": fake_meta("e", psnr=20, rmse=12.0, recommended=True)}) == "e"
 
 
-def test_default_compare():
-    assert catalog.default_compare(["x", *STUDY_NAMES, "y"]) == list(STUDY_NAMES)
-    assert catalog.default_compare(list("abcdef")) == list("abcd")
+def test_study_grid_is_recognised_by_metadata_not_names():
+    assert catalog.in_study_grid(study_meta("any-name"))
+    places_root = study_meta("x", domain="", data={"root": "../shared/data/places/", "split": {"train": 12}})
+    assert catalog.in_study_grid(places_root)  # no domain recorded, but trained on the places folder
+    assert not catalog.in_study_grid(study_meta("places500-huber", train=4500))
+    assert not catalog.in_study_grid(study_meta("places500-huber", loss="l1"))
+    assert not catalog.in_study_grid(study_meta("places500-huber", recipe="study"))
+    assert not catalog.in_study_grid(study_meta("places500-huber", domain="fluorescence"))
+    assert not catalog.in_study_grid(study_meta("places500-huber", model={"name": "study_resnet18_classes"}))
+    assert not catalog.in_study_grid(fake_meta("places500-huber", train=500, loss="huber"))  # other model
+
+
+def test_default_compare_orders_the_grid_and_falls_back_to_the_first_few():
+    metas = {"z-huber-12": study_meta("z", train=12), "a-mse-500": study_meta("a", train=500, loss="mse"),
+             "other": fake_meta("other"), "b-mse-12": study_meta("b", train=12, loss="mse")}
+    assert catalog.default_compare(metas) == ["b-mse-12", "z-huber-12", "a-mse-500"]
+    plain = {name: fake_meta(name) for name in "abcdef"}
+    assert catalog.default_compare(plain) == list("abcd")
+    assert catalog.default_compare(plain, limit=2) == ["a", "b"]
+    assert catalog.default_compare({}) == []
+
+
+def test_default_compare_on_the_shipped_catalog(shipped):
+    assert catalog.default_compare(shipped.metas) == list(STUDY_NAMES)
+    without = {name: meta for name, meta in shipped.metas.items() if name not in STUDY_NAMES}
+    assert catalog.default_compare(without) == list(without)[:4]
 
 
 def test_catalog_reading_reports_bad_files(catalog_env, tmp_path, monkeypatch):
@@ -51,6 +92,12 @@ def test_catalog_reading_reports_bad_files(catalog_env, tmp_path, monkeypatch):
     stamps = dict(catalog.catalog_stamps())
     assert set(stamps) == {"broken", "places12-mse"} and stamps["places12-mse"]
     assert catalog.checkpoint_stamp("gray") == ""
+
+
+def test_tiny_catalog_is_the_study_grid(catalog_env):
+    cat = catalog.read_catalog()
+    assert catalog.default_compare(cat.metas) == list(STUDY_NAMES)
+    assert "500 train images, huber loss" in catalog.checkpoint_label(cat.metas["places500-huber"])
 
 
 def test_vivid_checkpoints_are_labelled_and_take_a_temperature(tiny_classifier):
