@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# the classification loss ``ce`` is built by training (its classes come from the data)
+from .config import CLASS_LOSS, LOSS_NAMES  # noqa: F401  (re-exported)
 from .lab import AB_SCALE
 from .quantize import soft_encode
 
@@ -56,10 +58,7 @@ def rebalanced_cross_entropy(logits: torch.Tensor, target: torch.Tensor, centers
 
 
 #: Losses a regression network trains with (name -> function of prediction and target).
-LOSSES = {"mse": mse, "huber": huber}
-#: The classification network's loss (its classes come from the training data, so it is built in training).
-CLASS_LOSS = "ce"
-LOSS_NAMES = (*LOSSES, CLASS_LOSS)
+LOSSES = {"mse": mse, "huber": huber}  # keys: config.REGRESSION_LOSSES (offered without importing torch)
 
 
 def get_loss(name: str):

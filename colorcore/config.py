@@ -1,0 +1,221 @@
+"""Training configuration: :class:`TrainConfig`, one dataclass whose fields also make the ``train`` command line.
+
+Each field's ``metadata`` holds its ``help`` (and ``choices`` where the value is a name), so
+:func:`add_arguments` generates ``--flag`` options from the fields and no option can be
+forgotten.  This module imports no torch (``--help`` stays fast); it also holds the
+torch-free names and numbers that training, the classification model and the command line
+share: the loss names and the colour classes' defaults.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+
+from .models import CLASSIFICATION, SIZE_MULTIPLE, get_spec, trainable_names
+from .units import RECIPES
+
+#: Criteria of regression models (:mod:`colorcore.losses` implements them).
+REGRESSION_LOSSES = ("mse", "huber")
+#: The classification models' criterion (class-rebalanced cross-entropy; its classes come from the data).
+CLASS_LOSS = "ce"
+LOSS_NAMES = (*REGRESSION_LOSSES, CLASS_LOSS)
+#: Rebalancing mix of the colour prior and the uniform distribution (Zhang et al. 2016: 0.5).
+DEFAULT_LAMBDA = 0.5
+#: Annealed-mean temperature of classification models (Zhang et al. 2016: 0.38; lower is more vivid).
+DEFAULT_TEMPERATURE = 0.38
+#: Allowed annealed-mean temperatures.
+TEMPERATURE_RANGE = (0.01, 1.0)
+
+#: How the student study trained (Adam at 1e-2, no warm-up, constant rate, no clipping, MSE).
+STUDY_RECIPE = {"recipe": "study", "loss": "mse", "optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0,
+                "warmup_epochs": 0.0, "schedule": "constant", "grad_clip": None}
+
+
+def check_temperature(temperature: float) -> float:
+    """Return ``temperature`` as a float if it is within :data:`TEMPERATURE_RANGE`, else raise ``ValueError``."""
+    low, high = TEMPERATURE_RANGE
+    if not low <= float(temperature) <= high:
+        raise ValueError(f"temperature must be between {low} and {high} "
+                         f"({DEFAULT_TEMPERATURE} is the paper's; lower is more vivid), got {temperature}")
+    return float(temperature)
+
+
+def _opt(default, help: str, choices: tuple | list | None = None):
+    """A field with a default, its ``--help`` text and, for names, the allowed ``choices``."""
+    meta = {"help": help} if choices is None else {"help": help, "choices": tuple(choices)}
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; stored in the checkpoint (``train_config``).
+
+    Build it from a dict with :meth:`from_dict` (unknown keys are errors), or from command-line
+    values with :meth:`from_options`; :meth:`validate` reports impossible settings.
+    """
+
+    # what to learn from and where to write: required, there is no sensible default
+    data: str = field(metadata={"help": "folder of colour images (searched recursively)"})
+    out: str = field(metadata={"help": "checkpoint file to write (.safetensors)"})
+    # the network and its criterion: the registry knows what a model is and how it trains by default
+    model: str = _opt("study_resnet18", "study_resnet18 regresses a*b*; study_resnet18_classes classifies "
+                      "them (vivid colours)", trainable_names())
+    recipe: str = _opt("corrected", "corrected L*/ab pipeline, or the student study's recipe (its optimiser "
+                       "settings too, under any option given)", RECIPES)
+    loss: str | None = _opt(None, "training criterion (default: the model's, huber or ce; study recipe: mse)",
+                            LOSS_NAMES)
+    # classification only: rare colours need up-weighting, else the mean colour is gray-brown
+    rebalance: float = _opt(DEFAULT_LAMBDA, "classification: class rebalancing lambda (0: inverse prior, "
+                            "1: no rebalancing)")
+    # classification only: stored with the model, so loading decodes as validation did
+    temperature: float = _opt(DEFAULT_TEMPERATURE, "classification: default annealed-mean temperature stored "
+                              "with the model (lower is more vivid)")
+    # the split: seeded and nested, so small training sets lie inside large ones
+    train_images: int | None = _opt(None, "first N images of the seeded training pool (default: all)")
+    val_images: int | None = _opt(None, "validation images (default: 10 % of the files, at least 1)")
+    test_images: int | None = _opt(None, "held-out test images, never trained on (default: 10 % of the files)")
+    epochs: int = _opt(100, "passes over the training images")
+    # images are decoded once at this size into memory, so loading never dominates
+    size: int = _opt(128, "px: resize short side and center-crop (scale resize), or shrink the long side to it "
+                     "(scale native)")
+    scale: str = _opt("resize", "resize: short side to --size, center crop; native: each image keeps its scale, "
+                      "long side only shrunk to --size (as inference at working size --size), random --crop",
+                      ("resize", "native"))
+    crop: int | None = _opt(None, "random training crop in px (default: --size)")
+    batch: int = _opt(32, "images per optimisation step (over all processes)")
+    # optimiser: AdamW with warm-up, cosine decay and clipping keeps validation loss stable
+    optimizer: str = _opt("adamw", "optimiser", ("adamw", "adam"))
+    lr: float = _opt(1e-3, "peak learning rate (study recipe: 1e-2)")
+    weight_decay: float = _opt(1e-4, "weight decay")
+    warmup_epochs: float = _opt(2.0, "linear warm-up, in epochs (keeps early BatchNorm statistics sane)")
+    schedule: str = _opt("cosine", "learning rate after warm-up: cosine decay to 5 % of lr, or constant",
+                         ("cosine", "constant"))
+    grad_clip: float | None = _opt(1.0, "max gradient norm (study recipe: no clipping)")
+    # reproducibility: one seed decides split, initialisation and augmentation
+    seed: int = _opt(0, "decides split, initialisation and augmentation")
+    group_pattern: str | None = _opt(None, "regex whose first group names an image's group (slide, field); "
+                                     "groups never straddle splits, e.g. '^([^/]+)/' for folders")
+    include: str | None = _opt(None, "regex a file's relative path must match, e.g. '^(he_|blood_)'")
+    # rare kinds of image (whole fields among single-cell crops) would otherwise barely be learned
+    oversample: str | None = _opt(None, "regex of training files to show more often (split unchanged)")
+    oversample_factor: int = _opt(1, "times a file matching --oversample is seen an epoch")
+    val_every: int = _opt(1, "validate every N epochs (and always at the last)")
+    # where and how fast: bf16 only where the hardware computes it natively, else it is slower
+    device: str = _opt("auto", "auto: cuda, then mps, then cpu", ("auto", "cpu", "cuda", "mps"))
+    bf16: str = _opt("auto", "bf16 autocast (auto: on CUDA and CPUs with native bf16)", ("auto", "on", "off"))
+    # what listings and the app show
+    name: str = _opt("", "checkpoint name (default: the out file's stem)")
+    description: str = _opt("", "one line shown in listings and the app")
+    domain: str = _opt("", "e.g. scenes, histology, fluorescence")
+    # free-form notes stored as they are (Python API only: no command-line flag)
+    extra: dict = field(default_factory=dict, metadata={"help": "free-form notes", "flag": False})
+
+    def __post_init__(self) -> None:
+        if self.loss is None and self.model in trainable_names():
+            self.loss = get_spec(self.model).default_loss
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """Build from a dict of field values.
+
+        Raises
+        ------
+        ValueError
+            If ``values`` holds a key that is not a field (the message lists them), or lacks ``data`` or ``out``.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
+        missing = [f.name for f in dataclasses.fields(cls) if _required(f) and f.name not in values]
+        if missing:
+            raise ValueError(f"missing training option(s): {', '.join(missing)}")
+        return cls(**values)
+
+    @classmethod
+    def from_options(cls, given: dict) -> "TrainConfig":
+        """Build from command-line values (None: not given) over the recipe's preset over the defaults.
+
+        The study recipe brings its optimiser settings (:data:`STUDY_RECIPE`); a value given explicitly wins.
+        """
+        given = {k: v for k, v in given.items() if v is not None}
+        preset = STUDY_RECIPE if given.get("recipe") == "study" else {}
+        return cls.from_dict({**preset, **given})
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a precise message for any impossible setting."""
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(f"{f.name} must be {_one_of(choices)}, got {getattr(self, f.name)!r}")
+        self._validate_model()
+        for key in ("epochs", "size", "batch", "val_every", "oversample_factor"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        crop = self.crop or self.size
+        if crop % SIZE_MULTIPLE or self.size % SIZE_MULTIPLE:
+            raise ValueError(f"size and crop must be multiples of {SIZE_MULTIPLE}, got {self.size} and {crop}")
+        if crop > self.size:
+            raise ValueError(f"crop ({crop}) cannot exceed size ({self.size})")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        for key in ("weight_decay", "warmup_epochs"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be >= 0, got {getattr(self, key)}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be > 0 (or None for no clipping), got {self.grad_clip}")
+
+    def _validate_model(self) -> None:
+        """The model, its loss, recipe and classification settings fit together."""
+        classifier = get_spec(self.model).kind == CLASSIFICATION
+        if classifier != (self.loss == CLASS_LOSS):
+            classifiers = [n for n in trainable_names() if get_spec(n).kind == CLASSIFICATION]
+            raise ValueError(f"the {CLASS_LOSS!r} loss goes with a classification model "
+                             f"({', '.join(classifiers)}) and only with one; got model {self.model!r}, "
+                             f"loss {self.loss!r}")
+        if classifier and self.recipe != "corrected":
+            raise ValueError("classification models use the corrected recipe (their classes are Lab a*b* bins)")
+        if not 0.0 <= self.rebalance <= 1.0:
+            raise ValueError(f"rebalance (lambda) must be in [0, 1], got {self.rebalance}")
+        if classifier:
+            check_temperature(self.temperature)
+        elif self.temperature != DEFAULT_TEMPERATURE:
+            raise ValueError(f"temperature applies only to classification models; {self.model!r} is a "
+                             f"regression model (got temperature {self.temperature})")
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _one_of(choices) -> str:
+    """``"a or b"``, ``"a, b or c"``."""
+    names = [str(c) for c in choices]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def flag_fields() -> list[dataclasses.Field]:
+    """The :class:`TrainConfig` fields that are command-line options (all but ``extra``), in order."""
+    return [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("flag", True)]
+
+
+def _value_type(hint) -> type:
+    """``int`` for ``int`` or ``int | None``: the type argparse converts a flag's text to."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def add_arguments(parser) -> None:
+    """Add one ``--flag`` per :func:`flag_fields` field to an ``argparse`` parser.
+
+    Every flag defaults to None (not given), so :meth:`TrainConfig.from_options` can tell
+    explicit values from defaults; ``--help`` shows each field's default.
+    """
+    hints = typing.get_type_hints(TrainConfig)
+    for f in flag_fields():
+        text = f.metadata["help"]
+        if not _required(f) and f.default not in (None, ""):
+            text += f" (default: {f.default})"
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=_value_type(hints[f.name]),
+                            required=_required(f), choices=f.metadata.get("choices"), help=text.replace("%", "%%"))
