@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from colorcore.data import augment_batch, list_images, load_image_tensor
+from colorcore.data import augment_batch, lab_batch, list_images, load_image_tensor
 from colorcore.losses import mse
 from colorcore.models import create_model
-from colorcore.train import _lab_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +49,7 @@ def ours(imgs: torch.Tensor, batch: int, size: int, bf16: bool, channels_last: b
     while total_s < seconds or steps < 3:
         t0 = time.perf_counter()
         idx = torch.randint(0, len(imgs), (batch,), generator=gen)
-        net_in, target, _ = _lab_batch(augment_batch(imgs[idx], size, gen), torch.device("cpu"), "corrected")
+        net_in, target, _ = lab_batch(augment_batch(imgs[idx], size, gen), torch.device("cpu"), "corrected")
         if channels_last:
             net_in = net_in.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Folder datasets: listing, deterministic group-aware splits, in-memory image cache, augmentation.
+"""Folder datasets: listing, deterministic group-aware splits, in-memory image cache, augmentation, training sets.
 
 Splits are drawn once from a seed: test first, then validation, then the rest
 is the training pool in a seeded order.  A training subset of N images is the
@@ -7,6 +7,10 @@ first N of that pool, so with one seed the 12-image set lies inside the
 group, or whole match, names an image's group: a slide, a field of view, a
 folder) whole groups are assigned to one split, so tiles of one slide never
 straddle two splits.
+
+:func:`prepare_data` makes a training run's data from its configuration (split,
+decoded images, manifest for the checkpoint); :func:`lab_batch` turns a uint8
+batch into network input and target on the training device.
 """
 from __future__ import annotations
 
@@ -14,12 +18,19 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
 from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
+from .lab import encode_ab, encode_input, rgb_to_lab
+from .metrics import ab_histogram, merge_histograms
+from .models import SIZE_MULTIPLE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import TrainConfig
 
 
 def list_images(root: str | Path) -> list[str]:
@@ -253,3 +264,128 @@ def augment_batch(batch: torch.Tensor | list[torch.Tensor], crop: int, generator
         crops.append(img.flip(-1) if flip else img)
     return torch.stack(crops)
 
+
+
+# ---------------------------------------------------------------- a training run's data
+def lab_batch(batch_u8: torch.Tensor, device: torch.device, recipe: str
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Network input, target and L* of a uint8 sRGB batch, on ``device``.
+
+    Parameters
+    ----------
+    batch_u8 : torch.Tensor, uint8, shape (N, 3, H, W)
+    device : torch.device
+    recipe : {"corrected", "study"}
+        Decides the encodings (see :func:`colorcore.lab.encode_input` and :func:`colorcore.lab.encode_ab`).
+
+    Returns
+    -------
+    net_in : torch.Tensor, float32, shape (N, 1, H, W)
+    target : torch.Tensor, float32, shape (N, 2, H, W)
+        Encoded a*b*.
+    lightness : torch.Tensor, float32, shape (N, 1, H, W)
+        L* to rebuild colour images with.
+    """
+    rgb = batch_u8.to(device, non_blocking=True).float() / 255.0
+    net_in, lightness = encode_input(rgb, recipe)
+    target = encode_ab(rgb_to_lab(rgb)[:, 1:], recipe)
+    return net_in, target, lightness
+
+
+def oversampled(files: list[str], pattern: str | None, factor: int) -> list[str]:
+    """``files`` plus ``factor - 1`` more copies of those matching ``pattern`` (the training list of an epoch).
+
+    Raises
+    ------
+    ValueError
+        If a pattern is given but no file matches it.
+    """
+    if not pattern or factor == 1:
+        return list(files)
+    extra = [f for f in files if re.search(pattern, f)]
+    if not extra:
+        raise ValueError(f"no training file matches --oversample {pattern!r}")
+    return list(files) + extra * (factor - 1)
+
+
+def _split_sizes(n_files: int, n_test: int | None, n_val: int | None) -> tuple[int, int]:
+    """Test and validation sizes: as given, or 10 % of the files (at least 1) where None."""
+    default = max(1, n_files // 10)
+    return (default if n_test is None else n_test, default if n_val is None else n_val)
+
+
+def training_ab_histogram(images: torch.Tensor | list[torch.Tensor], batch: int = 256) -> dict:
+    """a*b* histogram of uint8 training images, (N, 3, H, W) or a list (for the app's histogram page)."""
+    return merge_histograms([
+        ab_histogram(rgb_to_lab(chunk.float() / 255.0).permute(0, 2, 3, 1).numpy())
+        for chunk in image_batches(images, batch)])
+
+
+@dataclass
+class TrainingSet:
+    """A training run's decoded images and the manifest stored in its checkpoint.
+
+    Attributes
+    ----------
+    manifest : dict
+        Root, file count and hashes, seed, patterns, split sizes, hashes and file lists, skipped files.
+    train : torch.Tensor (N, 3, S, S) uint8, or list of (3, h, w) uint8 tensors (native scale)
+        Training images of an epoch (oversampled files repeated).
+    val : like ``train``
+        Validation images.
+    """
+
+    manifest: dict
+    train: torch.Tensor | list[torch.Tensor]
+    val: torch.Tensor | list[torch.Tensor]
+
+
+def prepare_data(cfg: "TrainConfig", log: Callable[[str], None]) -> TrainingSet:
+    """Split ``cfg.data`` and decode the training and validation images once into memory.
+
+    Raises
+    ------
+    ValueError
+        If no file matches ``cfg.include`` or ``cfg.oversample``, the split is impossible,
+        or no training or validation image is readable.
+    """
+    files = list_images(cfg.data)
+    if cfg.include:
+        files = [f for f in files if re.search(cfg.include, f)]
+        if not files:
+            raise ValueError(f"{cfg.data}: no image file matches --include {cfg.include!r}")
+    n_test, n_val = _split_sizes(len(files), cfg.test_images, cfg.val_images)
+    split = split_files(files, seed=cfg.seed, n_test=n_test, n_val=n_val, group_pattern=cfg.group_pattern)
+    train_files = split.train(cfg.train_images)
+    log(f"data: {len(files)} files -> test {len(split.test)}, val {len(split.val)}, "
+        f"train {len(train_files)} of a pool of {len(split.pool)}")
+    seen = oversampled(train_files, cfg.oversample, cfg.oversample_factor)
+    if len(seen) > len(train_files):
+        log(f"oversampling: {len(seen) - len(train_files)} extra training samples an epoch from "
+            f"files matching {cfg.oversample!r}")
+    if cfg.scale == "native":
+        train_imgs, bad_train = load_image_list(cfg.data, seen, cfg.size, cfg.crop or cfg.size)
+        val_imgs, bad_val = load_image_list(cfg.data, split.val, cfg.size, SIZE_MULTIPLE)
+    else:
+        train_imgs, bad_train = load_image_tensor(cfg.data, seen, cfg.size)
+        val_imgs, bad_val = load_image_tensor(cfg.data, split.val, cfg.size)
+    for reason in bad_train + bad_val:
+        log(f"skipped: {reason}")
+    if len(train_imgs) == 0 or len(val_imgs) == 0:
+        raise ValueError(f"{cfg.data}: no readable training or validation images")
+    return TrainingSet(_manifest(cfg, files, split, train_files, bad_train + bad_val), train_imgs, val_imgs)
+
+
+def _manifest(cfg: "TrainConfig", files: list[str], split: Split, train_files: list[str], skipped: list[str]
+              ) -> dict:
+    """What a checkpoint records of its data: enough to rebuild and verify the split."""
+    return {
+        "root": str(cfg.data), "n_files": len(files), "manifest_sha256": file_list_hash(files),
+        "seed": cfg.seed, "group_pattern": cfg.group_pattern, "include": cfg.include,
+        "split": {"test": len(split.test), "val": len(split.val), "train": len(train_files),
+                  "pool": len(split.pool)},
+        "split_sha256": {"test": file_list_hash(split.test), "val": file_list_hash(split.val),
+                         "train": file_list_hash(train_files)},
+        "files": {"test": split.test, "val": split.val, "train": sorted(train_files)},
+        "skipped": skipped,
+    }

@@ -82,3 +82,64 @@ def test_native_scale_keeps_small_images_and_shrinks_large_ones():
     assert take(images, torch.tensor([1]))[0] is images[1]
     with pytest.raises(ValueError, match="crop 80 is larger"):
         augment_batch(images, 80, torch.Generator())
+
+
+def test_lab_batch_encodes_as_each_recipe_says():
+    from colorcore.data import lab_batch
+    from colorcore.lab import rgb_to_gray, rgb_to_lab
+    batch = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    rgb = batch.float() / 255
+    lab = rgb_to_lab(rgb)
+    net_in, target, lightness = lab_batch(batch, torch.device("cpu"), "corrected")
+    assert torch.allclose(net_in, (lab[:, :1] - 50) / 50) and torch.allclose(lightness, lab[:, :1])
+    assert torch.allclose(target, lab[:, 1:] / 110)
+    net_in, target, lightness = lab_batch(batch, torch.device("cpu"), "study")
+    assert torch.allclose(net_in, rgb_to_gray(rgb)) and torch.allclose(lightness, rgb_to_gray(rgb) * 100)
+    assert torch.allclose(target, (lab[:, 1:] + 128) / 255)
+
+
+def test_oversampling_repeats_matching_files_and_refuses_a_pattern_matching_nothing():
+    from colorcore.data import oversampled
+    assert oversampled(["a/1", "b/2"], "^a/", 3) == ["a/1", "b/2", "a/1", "a/1"]
+    assert oversampled(["a/1"], None, 5) == ["a/1"]
+    with pytest.raises(ValueError, match="no training file matches --oversample '\\^z'"):
+        oversampled(["a/1"], "^z", 2)
+
+
+def test_split_sizes_default_to_a_tenth_and_at_least_one():
+    from colorcore.data import _split_sizes
+    assert _split_sizes(100, None, None) == (10, 10)
+    assert _split_sizes(5, None, 2) == (1, 2)
+    assert _split_sizes(100, 0, 7) == (0, 7)
+
+
+def test_training_histogram_counts_every_pixel_of_tensors_and_lists():
+    from colorcore.data import training_ab_histogram
+    imgs = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    hist = training_ab_histogram(imgs, batch=2)
+    assert hist["n"] == 3 * 64 == sum(map(sum, hist["counts"]))
+    assert training_ab_histogram(list(imgs))["counts"] == hist["counts"]
+
+
+def _prep_cfg(folder, **kw):
+    from colorcore.config import TrainConfig
+    return TrainConfig(**{"data": str(folder), "out": "unused.safetensors", "size": 32, "val_images": 4,
+                          "test_images": 4, "seed": 0, **kw})
+
+
+def test_prepare_data_splits_decodes_and_describes_the_training_set(color_folder):
+    from colorcore.data import prepare_data
+    lines = []
+    data = prepare_data(_prep_cfg(color_folder, train_images=10, oversample="^a/", oversample_factor=2), lines.append)
+    m = data.manifest
+    assert m["split"] == {"test": 4, "val": 4, "train": 10, "pool": 32}
+    assert data.train.shape[0] == 10 + sum(f.startswith("a/") for f in m["files"]["train"])
+    assert data.train.shape[1:] == (3, 32, 32) and data.val.shape == (4, 3, 32, 32)
+    assert m["split_sha256"]["train"] == file_list_hash(m["files"]["train"]) and m["n_files"] == 40
+    assert not set(m["files"]["train"]) & set(m["files"]["test"] + m["files"]["val"])
+    assert lines[0] == "data: 40 files -> test 4, val 4, train 10 of a pool of 32"
+    assert lines[1].startswith("oversampling: ")
+    native = prepare_data(_prep_cfg(color_folder, train_images=2, size=64, crop=16, scale="native"), lambda _: None)
+    assert isinstance(native.train, list) and native.train[0].shape == (3, 40, 48)
+    with pytest.raises(ValueError, match="no image file matches --include"):
+        prepare_data(_prep_cfg(color_folder, include="^zzz"), lambda _: None)
