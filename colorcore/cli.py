@@ -36,56 +36,19 @@ def _err(message: str) -> None:
 
 # ---------------------------------------------------------------- train
 def _add_train(sub) -> None:
+    from .config import add_arguments  # one flag per TrainConfig field (torch-free)
+
     p = sub.add_parser("train", help="train a checkpoint on a folder of colour images")
-    p.add_argument("--data", required=True, help="folder of colour images (searched recursively)")
-    p.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
-    p.add_argument("--recipe", choices=["corrected", "study"], default="corrected",
-                   help="corrected L*/ab pipeline (default) or the student study's recipe")
-    p.add_argument("--loss", choices=list(LOSS_NAMES),
-                   help="default: huber (study recipe: mse; classification models: ce)")
-    p.add_argument("--train-images", type=int, help="first N images of the seeded training pool (default all)")
-    p.add_argument("--val-images", type=int, help="validation images (default 10%% of the files)")
-    p.add_argument("--test-images", type=int, help="held-out test images (default 10%% of the files)")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--size", type=int, default=128, help="images resized and center-cropped to PX")
-    p.add_argument("--scale", choices=["resize", "native"],
-                   help="resize (default): short side to --size, center crop; native: keep each image's scale, "
-                        "long side only shrunk to --size (as inference at working size --size), random --crop")
-    p.add_argument("--crop", type=int, help="random training crop in px (default: --size)")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, help="peak learning rate (default 1e-3; study recipe 1e-2)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--group-pattern", help="regex whose first group names an image's group (slide, field); "
-                                           "groups never straddle splits, e.g. '^([^/]+)/' for folders")
-    p.add_argument("--include", help="regex a file's relative path must match, e.g. '^(he_|blood_)'")
-    p.add_argument("--oversample", help="regex of training files to show more often, e.g. whole fields among crops")
-    p.add_argument("--oversample-factor", type=int, help="times a matching file is seen an epoch (default 1)")
-    p.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and at the last)")
-    p.add_argument("--model", default="study_resnet18", choices=sorted(MODELS),
-                   help="study_resnet18 regresses a*b*; study_resnet18_classes classifies them (vivid colours)")
-    p.add_argument("--rebalance", type=float, help="classification: class rebalancing lambda (default 0.5)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--bf16", default="auto", choices=["auto", "on", "off"],
-                   help="bf16 autocast (auto: on CUDA and CPUs with native bf16)")
-    p.add_argument("--name", default="", help="checkpoint name (default: file stem)")
-    p.add_argument("--description", default="")
-    p.add_argument("--domain", default="", help="e.g. scenes, histology, fluorescence")
+    add_arguments(p)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
     p.set_defaults(func=_cmd_train)
 
 
 def _cmd_train(args) -> int:
-    from .train import STUDY_RECIPE, TrainConfig, resume_run, train
+    from .config import TrainConfig, flag_fields
+    from .train import resume_run, train
 
-    values = {k: getattr(args, k) for k in (
-        "data", "out", "recipe", "loss", "train_images", "val_images", "test_images", "epochs", "size",
-        "crop", "batch", "lr", "seed", "group_pattern", "include", "val_every", "model", "device", "bf16", "name",
-        "description", "domain", "rebalance", "scale", "oversample", "oversample_factor")}
-    preset = STUDY_RECIPE if args.recipe == "study" else {}
-    if args.model in CLASSIFIERS and args.loss is None:
-        values["loss"] = CLASS_LOSS
-    values = {**preset, **{k: v for k, v in values.items() if v is not None}}
-    cfg = TrainConfig.from_dict(values)
+    cfg = TrainConfig.from_options({f.name: getattr(args, f.name) for f in flag_fields()})
     try:
         (resume_run if args.resume else train)(cfg)
     except KeyboardInterrupt:

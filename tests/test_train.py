@@ -1,10 +1,16 @@
 """Training: loss goes down, checkpoints are loadable and self-describing, resume continues."""
+import dataclasses
 import math
 
 import pytest
+import torch
 
-from colorcore.checkpoints import load_checkpoint, read_metadata
-from colorcore.train import STUDY_RECIPE, TrainConfig, get_lr, resume_run, state_path, train
+from colorcore.checkpoints import check_resume, load_checkpoint, read_metadata, state_path
+from colorcore.config import TrainConfig
+from colorcore.data import lab_batch
+from colorcore.losses import mse
+from colorcore.runtime import Dist, use_bf16
+from colorcore.train import end_epoch, get_lr, resume_run, setup, train, train_epoch
 
 
 def _cfg(folder, out, **kw):
@@ -50,22 +56,81 @@ def test_resume_continues_from_the_last_completed_epoch(color_folder, tmp_path):
     assert hist[0]["val_loss"] is None and hist[1]["val_loss"] is not None
 
 
-def test_study_recipe_trains_with_its_own_encoding(color_folder, tmp_path):
-    cfg = TrainConfig.from_dict({**_cfg(color_folder, tmp_path / "s.safetensors", epochs=1).__dict__,
-                                 **STUDY_RECIPE})
-    meta = train(cfg, log=lambda _: None)
-    assert meta["recipe"] == "study" and meta["train_config"]["optimizer"] == "adam"
+def test_study_recipe_trains_as_the_study_did(color_folder, tmp_path, monkeypatch):
+    """Adam at 1e-2 without warm-up, decay or clipping, MSE on (ab + 128) / 255 targets from rgb2gray input."""
+    from colorcore import train as train_mod
+    from colorcore.lab import rgb_to_gray, rgb_to_lab
+
+    clipped, batches = [], []
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda *a, **k: clipped.append(a[1]))
+
+    def spy(batch_u8, device, recipe):
+        out = lab_batch(batch_u8, device, recipe)
+        batches.append((batch_u8, out))
+        return out
+
+    monkeypatch.setattr(train_mod, "lab_batch", spy)
+    out = tmp_path / "s.safetensors"
+    cfg = TrainConfig.from_options({"data": str(color_folder), "out": str(out), "recipe": "study", "epochs": 2,
+                                    "size": 32, "batch": 8, "val_images": 4, "test_images": 4, "train_images": 16})
+    run = setup(cfg, log=lambda _: None)
+    assert type(run.optimizer) is torch.optim.Adam and run.loss_fn is mse
+    assert run.optimizer.param_groups[0]["weight_decay"] == 0.0 and run.warmup_steps == 0
+    entries = [train_epoch(run, epoch) for epoch in (1, 2)]
+    assert [e["lr"] for e in entries] == [1e-2, 1e-2] and clipped == []
+    rgb = batches[0][0].float() / 255
+    net_in, target, lightness = batches[0][1]
+    assert torch.allclose(target, (rgb_to_lab(rgb)[:, 1:] + 128) / 255)
+    assert torch.allclose(net_in, rgb_to_gray(rgb)) and torch.allclose(lightness, rgb_to_gray(rgb) * 100)
+    end_epoch(run, 2, entries[1])
+    assert read_metadata(out)["recipe"] == "study" and read_metadata(out)["train_config"]["optimizer"] == "adam"
+    # the corrected recipe, for contrast: AdamW, warm-up, clipping at 1.0, targets ab / 110
+    run = setup(_cfg(color_folder, tmp_path / "c.safetensors", train_images=16), log=lambda _: None)
+    assert type(run.optimizer) is torch.optim.AdamW and run.warmup_steps == 1
+    train_epoch(run, 1)
+    assert clipped == [1.0, 1.0]
+    rgb = batches[-1][0].float() / 255
+    assert torch.allclose(batches[-1][1][1], rgb_to_lab(rgb)[:, 1:] / 110)
 
 
-def test_config_errors_are_precise(color_folder, tmp_path):
-    with pytest.raises(ValueError, match="unknown training option"):
-        TrainConfig.from_dict({"data": "x", "out": "y", "bogus": 1})
+def test_setup_makes_one_run_and_an_epoch_skips_a_one_image_batch(color_folder, tmp_path):
+    cfg = _cfg(color_folder, tmp_path / "run.safetensors", train_images=17)
+    run = setup(cfg, log=lambda _: None)
+    assert run.net is run.model and run.dist == Dist() and run.device == torch.device("cpu")
+    assert run.bf16 == use_bf16(run.device, "auto") and run.history == [] and run.start_epoch == 1
+    assert (run.steps_per_epoch, run.total_steps, run.warmup_steps) == (3, 12, 2)
+    assert run.meta["train_config"] == dataclasses.asdict(cfg)
+    assert run.meta["model"] == {"name": "study_resnet18", "args": {}}
+    calls = []
+    loss_fn = run.loss_fn
+    run.loss_fn = lambda raw, target: calls.append(len(raw)) or loss_fn(raw, target)
+    entry = train_epoch(run, 1)
+    assert calls == [8, 8]  # the 17th image alone would make BatchNorm statistics of one image
+    assert entry["val_loss"] is None and math.isfinite(entry["train_loss"])
+    with pytest.raises(ValueError, match=r"batch \(9\) must be divisible by the number of processes \(2\)"):
+        setup(_cfg(color_folder, tmp_path / "x.safetensors", batch=9), dist=Dist(0, 2))
+
+
+def test_a_classifier_trained_at_a_temperature_decodes_at_it_when_loaded(color_folder, tmp_path):
+    out = tmp_path / "t.safetensors"
+    train(_cfg(color_folder, out, model="study_resnet18_classes", temperature=0.2, epochs=1, train_images=8),
+          log=lambda _: None)
+    meta = read_metadata(out)
+    assert meta["model"]["args"]["temperature"] == 0.2 and meta["classes"]["temperature"] == 0.2
+    assert meta["model"]["args"]["n_bins"] == meta["classes"]["n_bins"]
+    assert load_checkpoint(out).model.temperature == 0.2
+
+
+def test_run_errors_are_precise(color_folder, tmp_path):
     with pytest.raises(ValueError, match="multiples of 8"):
-        _cfg(color_folder, tmp_path / "x", size=30).validate()
-    with pytest.raises(ValueError, match="cannot resume"):
+        train(_cfg(color_folder, tmp_path / "x.safetensors", size=30), log=lambda _: None)
+    with pytest.raises(ValueError, match="cannot resume.*does not exist"):
         resume_run(_cfg(color_folder, tmp_path / "none.safetensors"), log=lambda _: None)
     with pytest.raises(ValueError, match="no image file matches"):
         train(_cfg(color_folder, tmp_path / "inc.safetensors", include="^zzz"), log=lambda _: None)
+    check_resume({"loss": "mse", "epochs": 3}, {"loss": "mse", "epochs": 9, "temperature": 0.38}, "o")
+    with pytest.raises(ValueError, match=r"settings differ from the interrupted run \(loss, seed\)"):
+        check_resume({"loss": "mse", "seed": 0}, {"loss": "huber", "seed": 1}, "o")
 
 
 def test_lr_schedule_warms_up_and_decays():
@@ -91,16 +156,3 @@ def test_native_scale_training_on_images_of_several_sizes(tmp_path):
     assert all(math.isfinite(h["val_ab_rmse"]) for h in meta["history"])
     with pytest.raises(ValueError, match="scale must be resize or native"):
         _cfg(tmp_path, tmp_path / "x.safetensors", scale="big").validate()
-
-
-def test_oversampling_repeats_matching_files_and_refuses_a_pattern_matching_nothing(color_folder, tmp_path):
-    from colorcore.train import oversampled
-    assert oversampled(["a/1", "b/2"], "^a/", 3) == ["a/1", "b/2", "a/1", "a/1"]
-    assert oversampled(["a/1"], None, 5) == ["a/1"]
-    with pytest.raises(ValueError, match="no training file matches"):
-        oversampled(["a/1"], "^z", 2)
-    meta = train(_cfg(color_folder, tmp_path / "o.safetensors", epochs=1, oversample="^a/", oversample_factor=2),
-                 log=lambda _: None)
-    assert meta["data"]["split"]["train"] == 32 and meta["train_config"]["oversample_factor"] == 2
-    with pytest.raises(ValueError, match="oversample_factor must be >= 1"):
-        _cfg(color_folder, tmp_path / "x.safetensors", oversample_factor=0).validate()
