@@ -1,0 +1,232 @@
+"""The server's one first-come-first-served queue for model work: bounded, with positions and estimates.
+
+Every colorization a server does for any of its users goes through one :class:`WorkQueue`:
+a fixed pool of worker threads (by default one, using all cores for torch's intra-op
+threads, set once when the queue starts) takes jobs strictly in the order they were
+submitted.  A waiting caller can ask where its job stands (:meth:`WorkQueue.status`: jobs
+ahead of it and an estimate of its wait from the measured duration of recent jobs); a
+queue holding ``max_waiting`` jobs refuses more with :class:`QueueFull` instead of
+letting work pile up; a job that raises hands its exception to its caller and the worker
+goes on with the next one.  The command line and the library do not use it: it is the
+server's.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+#: Environment variable: worker threads of the server's queue (default 1).
+WORKERS_ENV = "COLORCORE_WORKERS"
+#: Environment variable: jobs that may wait before new ones are refused (default 32).
+MAX_WAITING_ENV = "COLORCORE_MAX_WAITING"
+#: Seconds assumed for a job before any has been measured.
+FIRST_GUESS_S = 1.0
+#: Weight of the newest job in the running mean of job durations.
+DURATION_SMOOTHING = 0.3
+
+
+class QueueFull(RuntimeError):
+    """The queue already holds as many waiting jobs as it accepts; try again shortly."""
+
+
+@dataclass
+class Job:
+    """One unit of model work and, once done, its result or exception."""
+
+    id: int
+    fn: Callable[..., Any]
+    args: tuple
+    kwargs: dict
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _result: Any = field(default=None, repr=False)
+    _error: BaseException | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has run (True) or ``timeout`` seconds passed (False)."""
+        return self._done.wait(timeout)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The job's return value; re-raises its exception.
+
+        Raises
+        ------
+        TimeoutError
+            If the job has not finished within ``timeout`` seconds.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"job {self.id} did not finish within {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """Where a job stands.
+
+    Attributes
+    ----------
+    state : str
+        ``"waiting"``, ``"running"`` or ``"done"``.
+    ahead : int
+        Jobs that will finish before this one starts (waiting ahead of it, plus running ones while it waits).
+    estimate_s : float
+        Expected seconds until this job is done (0 when done).
+    """
+
+    state: str
+    ahead: int
+    estimate_s: float
+
+    def message(self, what: str = "image") -> str:
+        """A line for the user, e.g. ``"2 images ahead of yours, about 3 s"``."""
+        if self.state == "done":
+            return "done"
+        if self.state == "running" or self.ahead == 0:
+            return f"working on your {what}, about {max(1, round(self.estimate_s))} s"
+        plural = f"{what}s" if self.ahead != 1 else what
+        return f"{self.ahead} {plural} ahead of yours, about {max(1, round(self.estimate_s))} s"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+class WorkQueue:
+    """A bounded first-come-first-served queue served by ``workers`` threads.
+
+    Parameters
+    ----------
+    workers : int, default 1
+        Jobs run at once.  With torch work, ``workers * threads`` should not exceed the cores.
+    max_waiting : int, default 32
+        Jobs that may wait (not counting running ones); :meth:`submit` raises :class:`QueueFull` beyond.
+    threads : int or None
+        torch intra-op threads, set once here for the whole process (None: leave torch's setting).
+    """
+
+    def __init__(self, workers: int = 1, max_waiting: int = 32, threads: int | None = None):
+        if workers < 1 or max_waiting < 1:
+            raise ValueError(f"workers and max_waiting must be >= 1, got {workers} and {max_waiting}")
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        self.workers = workers
+        self.max_waiting = max_waiting
+        self._waiting: deque[Job] = deque()
+        self._running: dict[int, Job] = {}
+        self._lock = threading.Condition()
+        self._ids = itertools.count(1)
+        self._mean_s = FIRST_GUESS_S
+        self._closed = False
+        self.completed = 0
+        self.max_running_seen = 0
+        self._threads = [threading.Thread(target=self._serve, name=f"colorcore-queue-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    @classmethod
+    def for_this_machine(cls) -> "WorkQueue":
+        """The server's queue: ``$COLORCORE_WORKERS`` workers (default 1) sharing the cores for torch threads."""
+        workers = _env_int(WORKERS_ENV, 1)
+        cores = os.cpu_count() or 1
+        return cls(workers=workers, max_waiting=_env_int(MAX_WAITING_ENV, 32), threads=max(1, cores // workers))
+
+    def submit(self, fn: Callable[..., Any], *args, **kwargs) -> Job:
+        """Queue ``fn(*args, **kwargs)``; returns its :class:`Job` at once.
+
+        Raises
+        ------
+        QueueFull
+            If ``max_waiting`` jobs are already waiting.
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the queue has been shut down")
+            if len(self._waiting) >= self.max_waiting:
+                raise QueueFull(f"the server is busy: {len(self._waiting)} images are already waiting; "
+                                "try again in a moment")
+            job = Job(next(self._ids), fn, args, kwargs)
+            self._waiting.append(job)
+            self._lock.notify()
+            return job
+
+    def status(self, job: Job) -> JobStatus:
+        """Where ``job`` stands now (see :class:`JobStatus`)."""
+        with self._lock:
+            if job.done:
+                return JobStatus("done", 0, 0.0)
+            if job.id in self._running:
+                elapsed = time.monotonic() - (job.started or time.monotonic())
+                return JobStatus("running", 0, max(0.0, self._mean_s - elapsed))
+            ahead = sum(1 for other in self._waiting if other.id < job.id)
+            ahead_total = ahead + len(self._running)
+            rounds = ahead // self.workers + 1  # batches of `workers` jobs before and including this one
+            return JobStatus("waiting", ahead_total, rounds * self._mean_s + (self._mean_s if self._running else 0.0))
+
+    def run(self, fn: Callable[..., Any], *args, on_wait: Callable[[JobStatus], None] | None = None,
+            poll_s: float = 0.25, **kwargs) -> Any:
+        """Submit and wait for the result, calling ``on_wait(status)`` every ``poll_s`` while waiting."""
+        job = self.submit(fn, *args, **kwargs)
+        while not job.wait(poll_s if on_wait else None):
+            on_wait(self.status(job))
+        return job.result()
+
+    @property
+    def waiting(self) -> int:
+        """Jobs waiting now (not counting running ones)."""
+        with self._lock:
+            return len(self._waiting)
+
+    def shutdown(self, timeout: float | None = 5.0) -> None:
+        """Stop the workers after the running jobs; waiting jobs fail with ``RuntimeError``."""
+        with self._lock:
+            self._closed = True
+            while self._waiting:
+                job = self._waiting.popleft()
+                job._error = RuntimeError("the server is shutting down")
+                job._done.set()
+            self._lock.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiting and not self._closed:
+                    self._lock.wait()
+                if self._closed:
+                    return
+                job = self._waiting.popleft()
+                job.started = time.monotonic()
+                self._running[job.id] = job
+                self.max_running_seen = max(self.max_running_seen, len(self._running))
+            try:
+                job._result = job.fn(*job.args, **job.kwargs)
+            except BaseException as err:  # noqa: BLE001 - handed to the caller; the worker goes on
+                job._error = err
+            with self._lock:
+                job.finished = time.monotonic()
+                del self._running[job.id]
+                self._mean_s += DURATION_SMOOTHING * ((job.finished - job.started) - self._mean_s)
+                self.completed += 1
+                job._done.set()

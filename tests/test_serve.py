@@ -1,0 +1,103 @@
+"""The server's queue: first come first served, bounded, positions and estimates, survives failing jobs."""
+import threading
+import time
+
+import pytest
+
+from colorcore.serve import JobStatus, QueueFull, WorkQueue
+
+
+@pytest.fixture()
+def gate():
+    """An event jobs wait on, so a test decides when the first job may finish."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def test_jobs_run_in_submission_order(gate):
+    queue = WorkQueue(workers=1, max_waiting=10)
+    order = []
+    first = queue.submit(gate.wait, 5)
+    jobs = [queue.submit(order.append, i) for i in range(6)]
+    gate.set()
+    for job in [first, *jobs]:
+        job.result(5)
+    assert order == list(range(6))
+    queue.shutdown()
+
+
+def test_positions_and_estimates_while_waiting(gate):
+    queue = WorkQueue(workers=1, max_waiting=10)
+    running = queue.submit(gate.wait, 5)
+    second, third = queue.submit(time.sleep, 0), queue.submit(time.sleep, 0)
+    deadline = time.monotonic() + 5
+    while queue.status(running).state != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert queue.status(running).state == "running"
+    assert queue.status(second).ahead == 1 and queue.status(third).ahead == 2
+    assert queue.status(third).estimate_s > queue.status(second).estimate_s > 0
+    assert queue.status(third).message().startswith("2 images ahead of yours, about ")
+    gate.set()
+    third.result(5)
+    assert queue.status(third) == JobStatus("done", 0, 0.0)
+    queue.shutdown()
+
+
+def test_a_full_queue_refuses_and_keeps_what_it_has(gate):
+    queue = WorkQueue(workers=1, max_waiting=2)
+    queue.submit(gate.wait, 5)
+    while queue.waiting:  # the first job has started
+        time.sleep(0.01)
+    kept = [queue.submit(lambda i=i: i) for i in range(2)]
+    with pytest.raises(QueueFull, match="busy"):
+        queue.submit(lambda: None)
+    gate.set()
+    assert [job.result(5) for job in kept] == [0, 1]
+    assert queue.submit(lambda: "after").result(5) == "after"  # room again
+    queue.shutdown()
+
+
+def test_a_failing_job_reaches_its_caller_and_the_next_job_runs():
+    queue = WorkQueue(workers=1, max_waiting=4)
+    bad = queue.submit(lambda: 1 / 0)
+    good = queue.submit(lambda: "fine")
+    with pytest.raises(ZeroDivisionError):
+        bad.result(5)
+    assert good.result(5) == "fine"
+    queue.shutdown()
+
+
+def test_never_more_jobs_at_once_than_workers():
+    queue = WorkQueue(workers=2, max_waiting=50)
+    lock, now, peak = threading.Lock(), [0], [0]
+
+    def work():
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        time.sleep(0.01)
+        with lock:
+            now[0] -= 1
+
+    jobs = [queue.submit(work) for _ in range(20)]
+    for job in jobs:
+        job.result(10)
+    assert peak[0] == 2 and queue.max_running_seen == 2 and queue.completed == 20
+    queue.shutdown()
+
+
+def test_run_reports_progress_while_waiting(gate):
+    queue = WorkQueue(workers=1, max_waiting=4)
+    queue.submit(gate.wait, 5)
+    seen = []
+    threading.Timer(0.3, gate.set).start()
+    assert queue.run(lambda: 42, on_wait=seen.append, poll_s=0.05) == 42
+    assert seen and seen[0].state == "waiting" and seen[0].ahead == 1
+    queue.shutdown()
+
+
+def test_settings_from_the_environment_are_checked(monkeypatch):
+    monkeypatch.setenv("COLORCORE_WORKERS", "zero")
+    with pytest.raises(ValueError, match="COLORCORE_WORKERS must be a whole number"):
+        WorkQueue.for_this_machine()
