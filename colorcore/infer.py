@@ -6,6 +6,11 @@ stretch, no letterbox).  Its a*b* are upsampled bilinearly to the input's exact
 size and combined with the input's own full-resolution L*, row band by row
 band, so memory grows with the image (a few bytes a pixel) and never with
 full-resolution network activations.
+
+:func:`colorize` is :func:`predict` (the network, at working size) then :func:`merge` (L* and
+upsampled a*b*); a server runs :func:`predict` once, shows ``merge(..., max_side=1600)`` and
+makes the full-resolution ``merge`` only when the user downloads it: the same bytes as
+:func:`colorize`.
 """
 from __future__ import annotations
 
@@ -80,15 +85,47 @@ def check_image(image: np.ndarray) -> None:
         raise ValueError(f"image has no pixels: shape {image.shape}")
 
 
-@torch.inference_mode()
-def predict_ab(checkpoint: Checkpoint, image: np.ndarray, shape: tuple[int, int],
-               temperature: float | None = None) -> torch.Tensor:
-    """a*b* (1, 2, h, w) in Lab units predicted for ``image`` resized to ``shape``."""
+@dataclass
+class Prediction:
+    """The network's a*b* for one image, at working size: merge it with L* at any output size.
+
+    Attributes
+    ----------
+    ab : torch.Tensor, float32, shape (2, h, w)
+        a*b* in Lab units at the working size.
+    working_shape : tuple of int
+        (h, w).
+    recipe : str
+        The checkpoint's recipe (how L* is rebuilt from the input).
+    """
+
+    ab: torch.Tensor
+    working_shape: tuple
+    recipe: str
+
+
+def downscale(image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """(H, W) or (H, W, 3) float image -> (1, C, h, w) tensor at ``shape`` (antialiased bilinear, in [0, 1])."""
     t = _to_chw(image)
-    small = F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
-    net_in, _ = _encode(small, checkpoint.recipe)
+    if tuple(t.shape[-2:]) == tuple(shape):
+        return t
+    return F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+
+
+@torch.inference_mode()
+def predict(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | None = DEFAULT_WORKING_SIZE,
+            temperature: float | None = None) -> Prediction:
+    """Run the network once on ``image`` at its working size (the only step that needs the model).
+
+    Parameters and errors as in :func:`colorize`.
+    """
+    check_image(image)
+    check_temperature_for(checkpoint, temperature)
+    shape = working_shape(*image.shape[:2], working_size)
+    net_in, _ = _encode(downscale(image, shape), checkpoint.recipe)
     net_in = net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last)
-    return decode_ab(checkpoint.model(net_in, temperature).float().cpu(), checkpoint.recipe)
+    ab = decode_ab(checkpoint.model(net_in, temperature).float().cpu(), checkpoint.recipe)[0]
+    return Prediction(ab, shape, checkpoint.recipe)
 
 
 def check_temperature_for(checkpoint: Checkpoint, temperature: float | None) -> None:
@@ -118,6 +155,48 @@ def _upsample_band(ab: torch.Tensor, rows: tuple, cols: tuple) -> torch.Tensor:
     return top * (1 - wr)[None, :, None] + bottom * wr[None, :, None]
 
 
+def merge(image: np.ndarray, prediction: Prediction, max_side: int | None = None) -> ColorizeResult:
+    """Combine ``image``'s own L* with the predicted a*b* upsampled bilinearly, band by band.
+
+    Parameters
+    ----------
+    image : np.ndarray, float, shape (H, W) or (H, W, 3)
+        The image the prediction was made for.
+    prediction : Prediction
+        From :func:`predict`.
+    max_side : int or None
+        None: the output has the input's full size.  Otherwise the image is first shrunk so its
+        long side is at most ``max_side`` (a preview for display: cheap, whatever the input's size).
+
+    Returns
+    -------
+    ColorizeResult
+    """
+    check_image(image)
+    height, width = image.shape[:2]
+    if max_side is not None and max(height, width) > max_side:
+        scale = max_side / max(height, width)
+        height, width = max(1, round(height * scale)), max(1, round(width * scale))
+        full = downscale(image, (height, width))
+    else:
+        full = _to_chw(image)
+    shape = prediction.working_shape
+    col_index = _bilinear_axis(width, shape[1])
+    row_index = _bilinear_axis(height, shape[0])
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    band = max(1, BAND_PIXELS // width)
+    clipped = 0.0
+    for top in range(0, height, band):
+        bottom = min(height, top + band)
+        _, lightness = _encode(full[:, :, top:bottom], prediction.recipe)
+        rows = tuple(t[top:bottom] for t in row_index)
+        lab = torch.cat([lightness[0], _upsample_band(prediction.ab, rows, col_index)], dim=0)
+        rgb, outside = lab_to_rgb_and_gamut(lab)
+        clipped += outside * (bottom - top)
+        out[top:bottom] = (rgb.permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
+    return ColorizeResult(rgb=out, working_shape=shape, out_of_gamut=clipped / height)
+
+
 def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | None = DEFAULT_WORKING_SIZE,
              temperature: float | None = None) -> ColorizeResult:
     """Colorize a gray (or colour, reduced to L*) image at its full resolution.
@@ -139,24 +218,4 @@ def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | N
     ColorizeResult
         ``rgb`` has exactly the input's height and width.
     """
-    check_image(image)
-    check_temperature_for(checkpoint, temperature)
-    height, width = image.shape[:2]
-    shape = working_shape(height, width, working_size)
-    ab_small = predict_ab(checkpoint, image, shape, temperature)[0]
-    col_index = _bilinear_axis(width, shape[1])
-    row_index = _bilinear_axis(height, shape[0])
-    out = np.empty((height, width, 3), dtype=np.uint8)
-    band = max(1, BAND_PIXELS // width)
-    clipped = 0.0
-    full = _to_chw(image)
-    for top in range(0, height, band):
-        bottom = min(height, top + band)
-        _, lightness = _encode(full[:, :, top:bottom], checkpoint.recipe)
-        rows = tuple(t[top:bottom] for t in row_index)
-        lab = torch.cat([lightness[0], _upsample_band(ab_small, rows, col_index)], dim=0)
-        rgb, outside = lab_to_rgb_and_gamut(lab)
-        clipped += outside * (bottom - top)
-        out[top:bottom] = (rgb.permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
-    return ColorizeResult(rgb=out, working_shape=shape, out_of_gamut=clipped / height)
-
+    return merge(image, predict(image, checkpoint, working_size=working_size, temperature=temperature))

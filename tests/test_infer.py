@@ -65,3 +65,18 @@ def test_shared_checkpoint_is_never_mutated_by_concurrent_sessions(tiny_checkpoi
     assert not ckpt.model.training
     after = ckpt.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_preview_and_full_resolution_come_from_one_prediction(tiny_checkpoint):
+    from colorcore.infer import merge, predict
+
+    ckpt = load_checkpoint(tiny_checkpoint)
+    y, x = np.mgrid[0:900, 0:1300] / 100.0
+    image = (0.5 + 0.4 * np.sin(x) * np.cos(y)).astype(np.float32)  # smooth: shrinking commutes with colour
+    pred = predict(image, ckpt, working_size=128)
+    full = merge(image, pred)
+    assert np.array_equal(full.rgb, colorize(image, ckpt, working_size=128).rgb)  # what the CLI writes
+    small = merge(image, pred, max_side=400)
+    assert small.rgb.shape == (277, 400, 3) and small.working_shape == full.working_shape
+    from colorcore.io import shrink
+    assert np.abs(small.rgb.astype(int) - shrink(full.rgb, 400).astype(int)).mean() < 1.5
