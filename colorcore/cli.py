@@ -60,28 +60,38 @@ def _cmd_train(args) -> int:
 # ---------------------------------------------------------------- colorize
 def _add_colorize(sub) -> None:
     p = sub.add_parser("colorize", help="colorize images at full resolution")
-    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, BMP, TIFF 8/16/32-bit, float)")
+    p.add_argument("images", nargs="+",
+                   help="image files (PNG, JPEG, BMP, TIFF 8/16/32-bit or float incl. OME/ImageJ stacks, Zeiss CZI)")
     p.add_argument("--checkpoint", required=True, help="catalog name (see `checkpoints`) or file path")
     p.add_argument("--out", required=True, help="output folder; writes <input stem>.png")
     p.add_argument("--working-size", type=int, default=DEFAULT_WORKING_SIZE,
                    help="long side of the image the network sees (default %(default)s)")
     p.add_argument("--temperature", type=float, help=TEMPERATURE_HELP)
-    p.add_argument("--tiff16", action="store_true", help="also write a 16-bit RGB TIFF")
-    p.add_argument("--page", type=int, default=0, help="page of multi-page TIFFs")
+    p.add_argument("--tiff16", action="store_true",
+                   help="also write a 16-bit RGB OME-TIFF <stem>.tif (pixel size and provenance kept)")
+    p.add_argument("--channel", help="channel of multi-channel files: index or name from the metadata (default 0)")
+    p.add_argument("--z", help="plane of z-stacks: index or 'max' for a maximum-intensity projection "
+                               "(default: the middle plane)")
+    p.add_argument("--t", type=int, help="time point of time series (default 0)")
+    p.add_argument("--page", type=int, help="page of plain multi-page TIFFs (default the first)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
     p.set_defaults(func=_cmd_colorize)
 
 
 def _output_paths(image: Path, out_dir: Path, tiff16: bool) -> list[Path]:
-    return [out_dir / f"{image.stem}.png"] + ([out_dir / f"{image.stem}.tif"] if tiff16 else [])
+    stem = image.stem[:-4] if image.stem.lower().endswith(".ome") else image.stem  # cells.ome.tif -> cells
+    return [out_dir / f"{stem}.png"] + ([out_dir / f"{stem}.tif"] if tiff16 else [])
 
 
 def _cmd_colorize(args) -> int:
     from .infer import check_temperature_for, colorize
+    from .io import output_description, parse_channel, parse_z
 
     if args.working_size < 8:
         raise ValueError(f"--working-size must be at least 8, got {args.working_size}")
+    plane = {"channel": None if args.channel is None else parse_channel(args.channel),
+             "z": None if args.z is None else parse_z(args.z), "t": args.t}
     ckpt = load_checkpoint(args.checkpoint)
     check_temperature_for(ckpt, args.temperature)
     out_dir = Path(args.out)
@@ -100,13 +110,16 @@ def _cmd_colorize(args) -> int:
                     raise ValueError(f"output {target} is also the output of another input with the same name")
                 if target.exists() and not args.overwrite:
                     raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
-            image, info = read_image(src, page=args.page, max_pixels=args.max_pixels)
+            image, info = read_image(src, page=args.page, max_pixels=args.max_pixels, **plane)
             result = colorize(image, ckpt, working_size=args.working_size, temperature=args.temperature)
-            atomic_write_bytes(targets[0], encode_png(result.rgb))
+            description = output_description(info, ckpt.name)
+            atomic_write_bytes(targets[0], encode_png(result.rgb, info.pixel_size, description))
             if args.tiff16:
-                write_tiff16(targets[1], result.rgb.astype("float32") / 255.0)
+                write_tiff16(targets[1], result.rgb, info.pixel_size, description)
             claimed.update(t.resolve() for t in targets)
-            print(f"{src} -> {targets[0]} ({info.width} x {info.height}, {info.dtype}, {info.normalization})")
+            found = [f"{info.width} x {info.height}", info.dtype, info.selection, info.normalization,
+                     f"pixel {info.pixel_size}" if info.pixel_size else ""]
+            print(f"{src} -> {targets[0]} ({', '.join(f for f in found if f)})")
         except USER_ERRORS as err:
             failures += 1
             _err(str(err) if src.name in str(err) else f"{src}: {err}")
@@ -275,3 +288,4 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         _err(str(err))
         return 2
+
