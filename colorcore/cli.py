@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -289,3 +290,11 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(err))
         return 2
 
+
+def run() -> None:
+    """Entry point of ``python -m colorcore`` and the ``colorcore`` console command: exits with :func:`main`'s status."""
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # output piped into a reader that stopped early, e.g. ``| head``
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

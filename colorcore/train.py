@@ -7,7 +7,7 @@ loop over the epochs.  Images are decoded once into memory (uint8); Lab conversi
 augmentation run batched in torch on the training device, so loading never dominates.
 After every epoch the checkpoint file is replaced atomically (a killed run leaves the last
 complete epoch) and a resume state (optimizer, history) is written beside it
-(:func:`colorcore.checkpoints.state_path`).  Started by ``torchrun``, every process trains
+(:func:`colorcore.resume.state_path`).  Started by ``torchrun``, every process trains
 on its shard of each batch (DistributedDataParallel) and rank 0 alone validates and writes.
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .losses import get_loss, rebalanced_cross_entropy
 from .metrics import ab_rmse, psnr
 from .models import CLASSIFICATION, SIZE_MULTIPLE, get_spec
 from .quantize import fit_bins, grid_counts
+from .resume import check_new_run, load_resume_state, save_resume_state
 from .runtime import Dist, distributed, pick_device, use_bf16, use_channels_last
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -153,9 +154,9 @@ def setup(cfg: TrainConfig, *, resume: bool = False, log: Callable[[str], None] 
     log = log if dist.main else (lambda _: None)
     saved = None
     if resume:
-        saved = ckpt_io.load_resume_state(cfg.out, dataclasses.asdict(cfg))
+        saved = load_resume_state(cfg.out, dataclasses.asdict(cfg))
     else:
-        ckpt_io.check_new_run(cfg.out)
+        check_new_run(cfg.out)
     device = device or pick_device(cfg.device)
     bf16 = use_bf16(device, cfg.bf16)
     channels_last = use_channels_last(device, bf16)
@@ -270,7 +271,7 @@ def end_epoch(run: Run, epoch: int, entry: dict) -> None:
         run.history.append(entry)
         run.meta.update(history=run.history, epochs_done=epoch, complete=epoch == cfg.epochs)
         ckpt_io.save_checkpoint(cfg.out, run.model, run.meta)
-        ckpt_io.save_resume_state(cfg.out, run.model, run.optimizer, epoch=epoch, history=run.history,
+        save_resume_state(cfg.out, run.model, run.optimizer, epoch=epoch, history=run.history,
                                   config=dataclasses.asdict(cfg), data_sha256=run.data.manifest["split_sha256"])
         if run.on_epoch:
             run.on_epoch(entry)

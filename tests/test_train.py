@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from colorcore.checkpoints import check_resume, load_checkpoint, read_metadata, state_path
+from colorcore.checkpoints import load_checkpoint, read_metadata
+from colorcore.resume import check_resume, state_path
 from colorcore.config import TrainConfig
 from colorcore.data import lab_batch
 from colorcore.losses import mse

@@ -5,10 +5,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ..checkpoints import (GRAY_BASELINE, CheckpointError, catalog_names, read_metadata, resolve,
-                           summary)
-from ..models import REGISTRY
-from ..quantize import DEFAULT_TEMPERATURE
+from ..checkpoints import (GRAY_BASELINE, CheckpointError, catalog_names, data_folder,  # noqa: F401
+                           default_temperature, model_spec, read_metadata, resolve, summary)
+from ..checkpoints import domain as domain_of  # noqa: F401  (the pages' name for it)
 
 #: Domains in the order the pages list them; others follow alphabetically.
 DOMAIN_ORDER = ("scenes", "histology", "fluorescence")
@@ -91,10 +90,6 @@ def read_catalog() -> Catalog:
     return cat
 
 
-def domain_of(meta: dict) -> str:
-    """Domain of a checkpoint (``scenes``, ``histology``, ``fluorescence``...) or ``other``."""
-    return (meta.get("domain") or meta.get("train_config", {}).get("domain") or "other").strip() or "other"
-
 
 def group_by_domain(metas: dict) -> dict[str, list[str]]:
     """``{domain: [names]}`` with the known domains first, names sorted inside each."""
@@ -107,13 +102,10 @@ def group_by_domain(metas: dict) -> dict[str, list[str]]:
 
 def is_vivid(meta: dict) -> bool:
     """True for a classification (vivid-colour) checkpoint, which takes an annealed-mean temperature."""
-    spec = REGISTRY.get(meta.get("model", {}).get("name"))
-    return spec is not None and spec.takes_temperature
-
-
-def default_temperature(meta: dict) -> float:
-    """The annealed-mean temperature a classification checkpoint decodes with by default."""
-    return float(meta.get("model", {}).get("args", {}).get("temperature", DEFAULT_TEMPERATURE))
+    try:
+        return model_spec(meta).takes_temperature
+    except ValueError:  # a model this version does not know: not offered a temperature
+        return False
 
 
 def _fmt(value, spec: str, unit: str = "") -> str:
@@ -154,8 +146,7 @@ def catalog_rows(metas: dict) -> list[dict]:
     rows = []
     for name, meta in metas.items():
         s = summary(meta)
-        data = meta.get("data", {})
-        rows.append({"checkpoint": name, "domain": domain_of(meta), "data": data.get("root", ""),
+        rows.append({"checkpoint": name, "domain": domain_of(meta), "data": data_folder(meta),
                      "train images": s["train_images"], "loss": s["loss"], "recipe": s["recipe"],
                      "epochs": s["epochs"], "test PSNR (dB)": s["test_psnr"],
                      "test ab RMSE": s["test_ab_rmse"], "description": s["description"]})
@@ -182,7 +173,7 @@ def _trained_on_scenes(meta: dict) -> bool:
     domain = domain_of(meta)
     if domain != "other":
         return domain == "scenes"
-    root = str(meta.get("data", {}).get("root") or "").replace("\\", "/").rstrip("/")
+    root = data_folder(meta).replace("\\", "/").rstrip("/")
     return PurePosixPath(root).name == SCENES_FOLDER
 
 

@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from ..checkpoints import history, loss_name
+
 _COLORS = qualitative.Plotly
 #: Lower end of the a*b* colour scale (log10 of a bin's share), fixed so figures side by side compare.
 LOG_SHARE_MIN = -6.0
@@ -56,12 +58,12 @@ def loss_curves(metas: dict, *, log_y: bool = False) -> go.Figure:
     """
     fig = go.Figure()
     for i, (name, meta) in enumerate(metas.items()):
-        history = meta.get("history") or []
-        loss = (meta.get("train_config") or {}).get("loss", "")
+        records = history(meta)
+        loss = loss_name(meta)
         suffix = f" ({loss})" if loss else ""
         for key, dash, mode, label in (("train_loss", "solid", "lines", "train"),
                                        ("val_loss", "dash", "lines+markers", "validation")):
-            xs, ys = _points(history, key)
+            xs, ys = _points(records, key)
             if not xs:
                 continue
             fig.add_trace(go.Scatter(
@@ -91,7 +93,7 @@ def metric_curves(metas: dict, metric: str = "val_ab_rmse") -> go.Figure:
         raise ValueError(f"metric must be one of {', '.join(VAL_METRICS)}, got {metric!r}")
     fig = go.Figure()
     for i, (name, meta) in enumerate(metas.items()):
-        xs, ys = _points(meta.get("history") or [], metric)
+        xs, ys = _points(history(meta), metric)
         if xs:
             fig.add_trace(go.Scatter(
                 x=xs, y=ys, mode="lines+markers", name=name, line={"color": _color(i)},

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
-from ..checkpoints import GRAY_BASELINE
+from ..checkpoints import GRAY_BASELINE, data_folder, history, split_metrics
 from ..infer import colorize
 from ..io import encode_png
 from ..metrics import METRIC_NAMES, MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
@@ -144,8 +144,8 @@ def test_metrics_rows(metas: dict, baselines: dict | None = None) -> list[dict]:
     """
     rows = []
     for name, meta in metas.items():
-        test = meta.get("metrics", {}).get("test") or {}
-        rows.append({"checkpoint": name, "data": test.get("data", meta.get("data", {}).get("root", "")),
+        test = split_metrics(meta)
+        rows.append({"checkpoint": name, "data": test.get("data", data_folder(meta)),
                      **{k: test.get(k) for k in METRIC_NAMES}})
     for label, metrics in (baselines or {}).items():
         rows.append({"checkpoint": f"{GRAY_BASELINE} (baseline)", "data": label,
@@ -155,4 +155,4 @@ def test_metrics_rows(metas: dict, baselines: dict | None = None) -> list[dict]:
 
 def has_history(meta: dict) -> bool:
     """True when a checkpoint recorded at least one epoch."""
-    return bool(meta.get("history"))
+    return bool(history(meta))
