@@ -37,7 +37,7 @@ fluorescence fluorescence-vivid \
 fluorescence fluorescence-fields \
   "fluorescence composites at native scale, whole fields shown 16x an epoch, split by field of view, Huber" \
   --loss huber --size 512 --scale native --crop 64 --oversample '^(?!bbbc021_singlecell_crops/)' --oversample-factor 16
-python -c "from colorcore.checkpoints import update_metadata; update_metadata('fluorescence-fields', recommended=True)"
+python -m colorcore checkpoints --recommend fluorescence-fields
 # Ablation (not shipped): native scale without the oversampling, written outside the catalog.
 python -m colorcore train --data "$ROOT/fluorescence" \
   --group-pattern '^bbbc021_singlecell_crops/(.+)_[0-9]+\.png$' --test-images 150 --val-images 150 --seed 0 \
