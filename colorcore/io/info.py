@@ -131,7 +131,7 @@ class ImageInfo:
     name : str
         File name (or the name given for in-memory data).
     format : str
-        Container format, e.g. ``"TIFF"``, ``"OME-TIFF"``, ``"ImageJ TIFF"``, ``"CZI"`` or ``"PNG"``.
+        Container format, e.g. ``"TIFF"`` (plain, OME or ImageJ), ``"CZI"`` or ``"PNG"``.
     dtype : str
         Sample type of the stored pixels, e.g. ``"uint16"``.
     shape : tuple of int

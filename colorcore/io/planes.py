@@ -112,11 +112,7 @@ def _channel_index(layout: Layout, channel: Channel, fail) -> int:
     folded = [n.casefold() for n in names]
     if folded.count(channel.casefold()) == 1:
         return folded.index(channel.casefold())
-    if not any(names):
-        if channel.isdigit():
-            return _index("channel", int(channel), layout.size("C"), fail)
-        raise fail(f"no channel named '{channel}': the file names no channels")
-    raise fail(f"no channel named '{channel}'")
+    raise fail(f"no channel named '{channel}'" + ("" if any(names) else ": the file names no channels"))
 
 
 def _index(what: str, value, length: int, fail) -> int:
@@ -132,8 +128,8 @@ def _index(what: str, value, length: int, fail) -> int:
 def _describe(layout: Layout, channel: int, z, t: int) -> str:
     parts = []
     if "C" in layout.axes:
-        label = f" ({layout.channel_names[channel]})" if channel < len(layout.channel_names) and \
-            layout.channel_names[channel] else ""
+        names = layout.channel_names
+        label = f" ({names[channel]})" if channel < len(names) and names[channel] else ""
         parts.append(f"channel {channel}{label} of {layout.size('C')}")
     if "Z" in layout.axes:
         parts.append(f"z {z} of {layout.size('Z')}")

@@ -26,6 +26,8 @@ from .source import Source
 
 #: Axes that make a TIFF be read by axes rather than by page.
 CHOICE_AXES = "CZT"
+#: tifffile's series kinds when no metadata parser understood the file.
+FALLBACK_KINDS = ("generic", "uniform")
 
 
 class _LogCapture(logging.Filter):
@@ -87,7 +89,7 @@ def _first_series(tif: tifffile.TiffFile, name: str, records: list):
     except Exception as err:
         raise ImageError(f"{name}: invalid {declared or 'TIFF'} metadata ({type(err).__name__}: {err})") from err
     errors = [_message(r) for r in records if r.levelno >= logging.ERROR]
-    if declared and series.kind != declared.lower():
+    if declared and series.kind in FALLBACK_KINDS:
         reason = errors[0] if errors else "they do not describe the file's pages"
         raise ImageError(f"{name}: invalid {declared} metadata ({reason})")
     if errors:
