@@ -100,7 +100,7 @@ def checkpoint_data_stats(name: str) -> dict:
 # ---------------------------------------------------------------------------
 # shared widgets
 
-#: Session-state key streamlit_app.py sets on every run before running a page.
+#: Session-state key explorer.py sets on every run before running a page.
 NAV_KEY = "app.navigation"
 #: Session-state key holding the page to open once the navigation is in place.
 REDIRECT_KEY = "app.redirect"
@@ -111,17 +111,17 @@ def require_navigation(page: str) -> None:
 
     A server whose very first request is a page's own URL (a bookmark or a
     reload right after a restart) runs that file through Streamlit's legacy
-    ``pages/`` folder mode, without streamlit_app.py.  Then this switches to
-    streamlit_app.py, which installs the navigation and reopens ``page``.
+    ``pages/`` folder mode, without explorer.py.  Then this switches to
+    explorer.py, which installs the navigation and reopens ``page``.
 
     Parameters
     ----------
     page : str
-        The page's path relative to streamlit_app.py, e.g. ``"pages/compare.py"``.
+        The page's path relative to explorer.py, e.g. ``"pages/compare.py"``.
     """
     if not st.session_state.get(NAV_KEY):
         st.session_state[REDIRECT_KEY] = page
-        st.switch_page("streamlit_app.py")
+        st.switch_page("explorer.py")
 
 
 def require_catalog() -> Catalog:

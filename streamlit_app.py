@@ -1,39 +1,21 @@
-"""colorcore explorer: ``streamlit run streamlit_app.py`` (serves offline; see .streamlit/config.toml).
+"""colorcore explorer server: ``streamlit run streamlit_app.py`` (serves offline; see .streamlit/config.toml).
 
-Material icons and fonts are bundled with Streamlit, so nothing is fetched from the internet.
+This file is the server (Streamlit's ``st.App``): it starts loading the default checkpoints as the
+server starts (warm start), answers ``/_stcore/health`` with 503 until they are loaded, and serves
+the pages of ``explorer.py`` (the navigation entry script every session runs).
 """
-from pathlib import Path
+from contextlib import asynccontextmanager
 
-import numpy as np
 import streamlit as st
-from PIL import Image
+from starlette.middleware import Middleware
 
-from app_cache import NAV_KEY, REDIRECT_KEY
-
-
-def _favicon() -> Image.Image:
-    """A small hue-wheel square made here (a Material or emoji favicon would be fetched online)."""
-    y, x = np.mgrid[-1:1:32j, -1:1:32j]
-    hue = (np.arctan2(y, x) / (2 * np.pi)) % 1.0
-    rgb = np.clip(np.abs((hue[..., None] * 6 + np.array([0, 4, 2])) % 6 - 3) - 1, 0, 1)
-    return Image.fromarray((rgb * 255).astype(np.uint8))
+from colorcore.app.server import HealthGate, warm_start
 
 
-st.set_page_config(page_title="colorcore explorer", page_icon=_favicon(), layout="wide")
+@asynccontextmanager
+async def lifespan(_app):
+    warm_start()
+    yield
 
-PAGES = [
-    st.Page("pages/colorize.py", title="Colorize", icon=":material/palette:", default=True),
-    st.Page("pages/compare.py", title="Compare checkpoints", icon=":material/compare:"),
-    st.Page("pages/curves.py", title="Training curves", icon=":material/show_chart:"),
-    st.Page("pages/histograms.py", title="a\\*b\\* histograms", icon=":material/bar_chart:"),
-    st.Page("pages/dataset.py", title="Dataset analysis", icon=":material/dataset:"),
-]
 
-# Pages check this flag: it is missing when a page URL was opened before the first run of
-# this script in the server process (Streamlit's legacy pages/ folder mode); see app_cache.require_navigation.
-st.session_state[NAV_KEY] = True
-page = st.navigation(PAGES)
-redirect = st.session_state.pop(REDIRECT_KEY, None)
-if redirect and Path(redirect).stem != page.url_path and any(p.url_path == Path(redirect).stem for p in PAGES):
-    st.switch_page(redirect)
-page.run()
+app = st.App("explorer.py", lifespan=lifespan, middleware=[Middleware(HealthGate)])

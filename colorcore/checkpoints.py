@@ -230,6 +230,24 @@ def resolve(name_or_path: str | os.PathLike, *, catalog_only: bool = False) -> P
     raise CheckpointError(f"no checkpoint named {text!r}; available: {choices}")
 
 
+def checkpoint_stamp(name: str) -> str:
+    """Identity of a checkpoint file's current version (path, size, mtime); ``""`` for ``gray``.
+
+    Cache keys include it, so a checkpoint rewritten by a running training
+    (atomic replace) is loaded afresh instead of served stale.
+
+    Raises
+    ------
+    CheckpointError
+        If ``name`` is not in the catalog.
+    """
+    if name == GRAY_BASELINE:
+        return ""
+    path = resolve(name, catalog_only=True)
+    st = path.stat()
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def _read_header(path: Path) -> tuple[dict, int]:
     """The safetensors JSON header of ``path`` and the offset its tensor data start at.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 # each command imports what its work needs.
 from .checkpoints import (CheckpointError, list_catalog, load_checkpoint, set_recommended, split_files,
                           store_metrics, summary)
-from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, encode_png, read_image, write_tiff16
+from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, read_image
 from .units import DEFAULT_WORKING_SIZE
 
 TEMPERATURE_HELP = ("annealed-mean temperature of classification (vivid) checkpoints, 0.01-1 "
@@ -87,7 +87,7 @@ def _output_paths(image: Path, out_dir: Path, tiff16: bool) -> list[Path]:
 
 def _cmd_colorize(args) -> int:
     from .infer import check_temperature_for, colorize
-    from .io import output_description, parse_channel, parse_z
+    from .io import RESULT_FORMATS, encode_result, parse_channel, parse_z
 
     if args.working_size < 8:
         raise ValueError(f"--working-size must be at least 8, got {args.working_size}")
@@ -113,10 +113,8 @@ def _cmd_colorize(args) -> int:
                     raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
             image, info = read_image(src, page=args.page, max_pixels=args.max_pixels, **plane)
             result = colorize(image, ckpt, working_size=args.working_size, temperature=args.temperature)
-            description = output_description(info, ckpt.name)
-            atomic_write_bytes(targets[0], encode_png(result.rgb, info.pixel_size, description))
-            if args.tiff16:
-                write_tiff16(targets[1], result.rgb, info.pixel_size, description)
+            for target, fmt in zip(targets, RESULT_FORMATS):
+                atomic_write_bytes(target, encode_result(result.rgb, info, ckpt.name, fmt))
             claimed.update(t.resolve() for t in targets)
             found = [f"{info.width} x {info.height}", info.dtype, info.selection, info.normalization,
                      f"pixel {info.pixel_size}" if info.pixel_size else ""]
@@ -245,14 +243,14 @@ def _add_analyze(sub) -> None:
 
 
 def _cmd_analyze(args) -> int:
-    from .analysis import folder_stats, summary_lines
+    from .analysis import folder_stats, summary_lines, to_json
 
     stats = folder_stats(args.data, max_images=args.max_images)
     print(f"{args.data}:")
     for line in summary_lines(stats):
         print(f"  {line}")
     if args.json:
-        atomic_write_bytes(args.json, (json.dumps(stats, indent=2) + "\n").encode())
+        atomic_write_bytes(args.json, (json.dumps(to_json(stats), indent=2) + "\n").encode())
     return 0
 
 

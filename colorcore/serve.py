@@ -16,7 +16,7 @@ import itertools
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -230,3 +230,119 @@ class WorkQueue:
                 self._mean_s += DURATION_SMOOTHING * ((job.finished - job.started) - self._mean_s)
                 self.completed += 1
                 job._done.set()
+
+
+def _nbytes(result: Any) -> int:
+    return int(getattr(result, "nbytes", 0) or 0)
+
+
+class JobCache:
+    """Results of model work shared by every session: one :class:`Job` per key, least recently used evicted.
+
+    A key asked for while its job is still waiting or running gets that same job (two people
+    colorizing the same example share one computation); a failed job is forgotten, so asking
+    again retries.  Finished results are kept up to ``max_entries`` and ``max_bytes`` (their
+    ``nbytes``).
+    """
+
+    def __init__(self, queue: WorkQueue, max_entries: int = 64, max_bytes: int = 512 << 20):
+        self.queue = queue
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._jobs: OrderedDict[Any, Job] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_submit(self, key: Any, fn: Callable[..., Any], *args, **kwargs) -> Job:
+        """The job for ``key``: the cached or in-flight one, else ``fn(*args, **kwargs)`` queued now.
+
+        Raises
+        ------
+        QueueFull
+            If the job has to be queued and the queue is full.
+        """
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and not (job.done and job._error is not None):
+                self._jobs.move_to_end(key)
+                return job
+            job = self.queue.submit(fn, *args, **kwargs)
+            self._jobs[key] = job
+            self._evict()
+            return job
+
+    def _evict(self) -> None:
+        done = [k for k, j in self._jobs.items() if j.done]
+        total = sum(_nbytes(self._jobs[k]._result) for k in done)
+        for key in done:  # oldest first
+            if len(self._jobs) <= self.max_entries and total <= self.max_bytes:
+                break
+            total -= _nbytes(self._jobs.pop(key)._result)
+
+
+class CheckpointStore:
+    """Checkpoints loaded once per server process, keyed by catalog name and file version; never mutated."""
+
+    def __init__(self, max_entries: int = 16):
+        self.max_entries = max_entries
+        self._loaded: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str):
+        """The catalog checkpoint ``name`` (or ``gray``), loaded on first use.
+
+        Raises
+        ------
+        colorcore.checkpoints.CheckpointError
+            If ``name`` is not in the catalog or cannot be loaded.
+        """
+        from .checkpoints import checkpoint_stamp, load_checkpoint
+
+        key = (name, checkpoint_stamp(name))
+        with self._lock:  # one loader at a time: two sessions asking at once share one load
+            if key not in self._loaded:
+                self._loaded[key] = load_checkpoint(name, catalog_only=True)
+                while len(self._loaded) > self.max_entries:
+                    self._loaded.popitem(last=False)
+            self._loaded.move_to_end(key)
+            return self._loaded[key]
+
+
+class Server:
+    """What a server process shares between its sessions: the queue, the result cache, the checkpoints."""
+
+    def __init__(self, queue: WorkQueue):
+        self.queue = queue
+        self.results = JobCache(queue)
+        self.checkpoints = CheckpointStore()
+        self.ready = threading.Event()
+        self.warm_error: str | None = None
+
+    def warm(self, names: list[str]) -> threading.Thread:
+        """Load ``names`` in a background thread, then set :attr:`ready` (also when one fails)."""
+        def load() -> None:
+            try:
+                import torch  # noqa: F401  (the slowest import, paid here rather than by the first user)
+
+                for name in names:
+                    self.checkpoints.get(name)
+            except Exception as err:  # noqa: BLE001 - reported by the health check, never fatal
+                self.warm_error = f"{type(err).__name__}: {err}"
+            finally:
+                self.ready.set()
+
+        thread = threading.Thread(target=load, name="colorcore-warm", daemon=True)
+        thread.start()
+        return thread
+
+
+_server: Server | None = None
+_server_lock = threading.Lock()
+
+
+def get_server() -> Server:
+    """The process's one :class:`Server` (its queue sized by :meth:`WorkQueue.for_this_machine`)."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = Server(WorkQueue.for_this_machine())
+        return _server

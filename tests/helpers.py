@@ -12,7 +12,7 @@ import tifffile
 from PIL import Image
 
 #: The Streamlit entry point the app tests run.
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+APP = str(Path(__file__).resolve().parents[1] / "explorer.py")
 #: Names of the tiny catalog's checkpoints (``tiny_catalog``): the study's grid, in grid order.
 STUDY_NAMES = ("places12-mse", "places12-huber", "places500-mse", "places500-huber")
 

@@ -198,7 +198,7 @@ def test_pages_say_when_catalog_is_empty(tmp_path, monkeypatch):
 
 
 def test_page_url_opened_first_gets_the_navigation(app_env):
-    """A page URL opened before streamlit_app.py ever ran (legacy pages/ mode) ends up inside st.navigation."""
+    """A page URL opened before explorer.py ever ran (legacy pages/ mode) ends up inside st.navigation."""
     at = AppTest.from_file(APP, default_timeout=30)
     at.switch_page("pages/compare.py").run()
     ok(at)

@@ -5,8 +5,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ..checkpoints import (GRAY_BASELINE, CheckpointError, catalog_names, data_folder,  # noqa: F401
-                           default_temperature, model_spec, read_metadata, resolve, summary)
+from ..checkpoints import (GRAY_BASELINE, CheckpointError, catalog_names, checkpoint_stamp,  # noqa: F401
+                           data_folder, default_temperature, model_spec, read_metadata, resolve, summary)
 from ..checkpoints import domain as domain_of  # noqa: F401  (the pages' name for it)
 
 #: Domains in the order the pages list them; others follow alphabetically.
@@ -28,24 +28,6 @@ STUDY_LOSSES = ("mse", "huber")
 STUDY_TRAIN_IMAGES = (12, 500)
 #: Folder name of the scene photographs (a checkpoint recording no domain is a scene one if trained there).
 SCENES_FOLDER = "places"
-
-
-def checkpoint_stamp(name: str) -> str:
-    """Identity of a checkpoint file's current version (path, size, mtime); ``""`` for ``gray``.
-
-    Cache keys include it, so a checkpoint rewritten by a running training
-    (atomic replace) is loaded afresh instead of served stale.
-
-    Raises
-    ------
-    CheckpointError
-        If ``name`` is not in the catalog.
-    """
-    if name == GRAY_BASELINE:
-        return ""
-    path = resolve(name, catalog_only=True)
-    st = path.stat()
-    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def catalog_stamps() -> tuple[tuple[str, str], ...]:

@@ -162,3 +162,32 @@ def output_description(info: ImageInfo, checkpoint: str) -> str:
         lines.append(f"pixel size: {info.pixel_size}")
     lines.append(f"checkpoint: {checkpoint}")
     return "\n".join(lines)
+
+
+#: Formats a colorized result is delivered in: file suffix and media type.
+RESULT_FORMATS = {"png": (".png", "image/png"), "tiff16": (".tif", "image/tiff")}
+
+
+def encode_result(rgb: np.ndarray, info: ImageInfo, checkpoint: str, fmt: str = "png") -> bytes:
+    """A colorized result as the file every front end delivers: the CLI writes it, the app and API send it.
+
+    Parameters
+    ----------
+    rgb : np.ndarray, uint8, shape (H, W, 3)
+        The full-resolution result.
+    info : ImageInfo
+        What reading the input found (pixel size and provenance are kept).
+    checkpoint : str
+        Name of the checkpoint that colorized it.
+    fmt : {"png", "tiff16"}
+        8-bit PNG or 16-bit OME-TIFF.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``fmt``.
+    """
+    if fmt not in RESULT_FORMATS:
+        raise ValueError(f"unknown result format {fmt!r}; choose one of {', '.join(RESULT_FORMATS)}")
+    encode = encode_png if fmt == "png" else encode_tiff16
+    return encode(rgb, info.pixel_size, output_description(info, checkpoint))
