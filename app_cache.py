@@ -3,15 +3,21 @@
 This is the only module besides the pages that imports Streamlit; the
 computation lives in the modules of :mod:`colorcore.app` and in :mod:`colorcore.analysis`.
 
-Caching:
+Model work and caching:
 
-* each checkpoint is loaded once per server process (``st.cache_resource``),
-  keyed by its catalog name and file version, and never mutated;
-* decoded uploads and colorized results are cached per (content hash,
-  checkpoint, working size) with ``st.cache_data`` bounded by entries and bytes;
-* folder statistics are cached with a small ``max_entries``.
+* every colorization of every session goes through the server's one first-come-first-served
+  queue (:func:`colorcore.serve.get_server`); a waiting page shows its place and an estimate;
+* pages show previews (network at working size, L* merged at display size); the
+  full-resolution file is made through the queue only when a download is clicked;
+* checkpoints are loaded once per server process (keyed by name and file version, never
+  mutated) and previews are shared between sessions (:class:`colorcore.serve.JobCache`);
+* decoded uploads and folder statistics are cached with ``st.cache_data``, bounded;
+* an upload is kept in the session (never on disk) so every page can use it without a second upload.
 """
 from __future__ import annotations
+
+import time
+from typing import Callable
 
 import streamlit as st
 
@@ -20,25 +26,30 @@ from colorcore.app import folders
 from colorcore.app.catalog import (DOMAIN_NOTES, Catalog, catalog_stamps, checkpoint_label, checkpoint_stamp,
                                    default_temperature, domain_of, group_by_domain, is_vivid,
                                    preferred_checkpoint, read_catalog)
-from colorcore.app.inputs import LoadedImage, domain_hint, gather_inputs, list_samples, load_image, micrograph_kind
-from colorcore.app.names import content_hash, sanitize_filename
-from colorcore.app.results import WORKING_SIZES, Colorized, run_colorize
-from colorcore.checkpoints import Checkpoint, load_checkpoint, read_metadata
+from colorcore.app.inputs import (LoadedImage, describe_kind, domain_hint, gather_inputs, list_samples, load_image,
+                                  micrograph_kind, suggested_domain)
+from colorcore.app.names import build_zip, content_hash, sanitize_filename
+from colorcore.app import results
+from colorcore.app.results import WORKING_SIZES, Colorized, result_file, run_preview
+from colorcore.checkpoints import Checkpoint, CheckpointError, read_metadata
 from colorcore.io import ImageError
+from colorcore.serve import Job, QueueFull, get_server
+
+#: Seconds between updates of a waiting page's place in the queue.
+POLL_S = 0.25
+#: Seconds a download waits for room in a full queue before it gives up.
+DOWNLOAD_PATIENCE_S = 120
+#: Session-state key of the images uploaded in this session, shared by the pages.
+SHARED_INPUTS_KEY = "app.inputs"
 
 
 # ---------------------------------------------------------------------------
 # caches
 
 
-@st.cache_resource(max_entries=12, show_spinner="Loading checkpoint...")
-def _checkpoint(name: str, stamp: str) -> Checkpoint:
-    return load_checkpoint(name, catalog_only=True)
-
-
 def checkpoint(name: str) -> Checkpoint:
     """The loaded catalog checkpoint ``name`` (or ``gray``), shared by all sessions; do not modify."""
-    return _checkpoint(name, checkpoint_stamp(name))
+    return get_server().checkpoints.get(name)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -61,16 +72,75 @@ def load_upload(name: str, data: bytes) -> LoadedImage:
     return _decode(content_hash(data), sanitize_filename(name, default="upload"), data)
 
 
-@st.cache_data(max_entries=64, max_size="1GB", show_spinner=False)
-def _colorize(digest: str, name: str, stamp: str, working_size: int | None, temperature: float | None,
-              _image) -> Colorized:
-    return run_colorize(_image, checkpoint(name), working_size, temperature)
+# ---------------------------------------------------------------------------
+# model work, through the server's queue
+
+
+def _preview_job(image, name: str, working_size: int | None, temperature: float | None) -> Colorized:
+    return run_preview(image, checkpoint(name), working_size, temperature)
+
+
+def _result_key(loaded: LoadedImage, name: str, working_size: int | None, temperature: float | None) -> tuple:
+    return (loaded.digest, name, checkpoint_stamp(name), working_size, temperature)
+
+
+def _wait(job: Job, what: str):
+    """The job's result; meanwhile a note says the job's place in the queue and an estimate."""
+    note = st.empty()
+    while not job.wait(POLL_S):
+        note.info(get_server().queue.status(job).message(what).capitalize(), icon=":material/hourglass_top:")
+    note.empty()
+    return job.result()
 
 
 def colorized(loaded: LoadedImage, name: str, working_size: int | None,
               temperature: float | None = None) -> Colorized:
-    """``loaded`` colorized by checkpoint ``name``, cached per (content, checkpoint, working size, temperature)."""
-    return _colorize(loaded.digest, name, checkpoint_stamp(name), working_size, temperature, loaded.image)
+    """``loaded`` through checkpoint ``name`` at display size, via the queue (shared by all sessions).
+
+    Raises
+    ------
+    colorcore.serve.QueueFull
+        When the server's queue is full.
+    """
+    job = get_server().results.get_or_submit(("preview", *_result_key(loaded, name, working_size, temperature)),
+                                             _preview_job, loaded.image, name, working_size, temperature)
+    return _wait(job, "image")
+
+
+def _patient_submit(key: tuple, fn: Callable, *args) -> Job:
+    """Queue a download's job, waiting for room rather than failing (a click must not be lost)."""
+    deadline = time.monotonic() + DOWNLOAD_PATIENCE_S
+    while True:
+        try:
+            return get_server().results.get_or_submit(key, fn, *args)
+        except QueueFull:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(POLL_S)
+
+
+def full_resolution_file(loaded: LoadedImage, result: Colorized, name: str, working_size: int | None,
+                         temperature: float | None, fmt: str = "png") -> Callable[[], bytes]:
+    """A deferred download (for ``st.download_button(data=...)``): the full-resolution file, made via the queue
+    when clicked, with the same bytes as ``colorcore colorize`` writes for that input."""
+    key = ("file", fmt, *_result_key(loaded, name, working_size, temperature))
+
+    def make() -> bytes:
+        return _patient_submit(key, result_file, loaded.image, loaded.info, result, name, fmt).result()
+
+    return make
+
+
+def full_resolution_metrics(loaded: LoadedImage, result: Colorized, name: str, working_size: int | None) -> dict:
+    """Compare-table row of ``name`` measured on its full-resolution result, via the queue (waits with a note)."""
+    key = ("metrics", *_result_key(loaded, name, working_size, None))
+    return _wait(get_server().results.get_or_submit(key, results.full_resolution_metrics, loaded.image, result, name),
+                 "measurement")
+
+
+def zip_of_files(files: list[tuple[str, Callable[[], bytes]]]) -> Callable[[], bytes]:
+    """A deferred ZIP of deferred downloads ``(name, make)``, made when clicked."""
+    return lambda: build_zip([(file_name, make()) for file_name, make in files])
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -136,6 +206,10 @@ def require_catalog() -> Catalog:
     return cat
 
 
+def _mark_domain_chosen(key: str) -> None:
+    st.session_state[f"{key}_domain_chosen"] = True
+
+
 def checkpoint_picker(cat: Catalog, key: str, label: str = "Checkpoint") -> str:
     """Domain choice (when there are several) and a checkpoint select box with descriptive labels."""
     groups = group_by_domain(cat.metas)
@@ -143,7 +217,10 @@ def checkpoint_picker(cat: Catalog, key: str, label: str = "Checkpoint") -> str:
     domain = domains[0]
     if len(domains) > 1:
         st.session_state.setdefault(f"{key}_domain", domain)
-        domain = st.radio("Domain", domains, horizontal=True, key=f"{key}_domain")
+        if st.session_state.get(f"{key}_domain_next") in domains:  # set by micrograph_domain before a rerun
+            st.session_state[f"{key}_domain"] = st.session_state.pop(f"{key}_domain_next")
+        domain = st.radio("Domain", domains, horizontal=True, key=f"{key}_domain",
+                          on_change=_mark_domain_chosen, args=(key,))
         if domain in DOMAIN_NOTES:
             st.caption(DOMAIN_NOTES[domain])
     options = groups[domain]
@@ -174,10 +251,31 @@ def temperature_picker(meta: dict, key: str) -> float | None:
                           "values move toward the most likely colour (vivid). 0.38 is the paper's choice.")
 
 
-def micrograph_hint(loaded: LoadedImage, cat: Catalog, name: str) -> None:
-    """An ``st.info`` suggesting the histology or fluorescence checkpoints when a micrograph meets another domain."""
-    hint = domain_hint(micrograph_kind(loaded), domain_of(cat.metas[name]),
-                           list(group_by_domain(cat.metas)))
+def micrograph_domain(loaded: LoadedImage, cat: Catalog, key: str, name: str) -> None:
+    """Start a micrograph on its domain's checkpoints unless the user chose a domain; say so, with a way back.
+
+    A fluorescence-like or brightfield upload met with another domain's checkpoint switches the
+    domain choice of picker ``key`` (and reruns) as long as the user has not picked a domain
+    themselves; the switch is said in an ``st.info`` with a button that reverses it.  Other
+    scientific images (DIC, EM) only get the hint of :func:`colorcore.app.inputs.domain_hint`.
+    """
+    kind, current, domains = micrograph_kind(loaded), domain_of(cat.metas[name]), list(group_by_domain(cat.metas))
+    target = suggested_domain(kind, current, domains)
+    if target and not st.session_state.get(f"{key}_domain_chosen"):
+        st.session_state[f"{key}_domain_next"] = target
+        st.session_state[f"{key}_domain_auto"] = (current, target, describe_kind(kind))
+        st.rerun()
+    auto = st.session_state.get(f"{key}_domain_auto")
+    if auto and auto[1] == current and not st.session_state.get(f"{key}_domain_chosen"):
+        previous, _, described = auto
+        st.info(f"This looks like {described}, so it starts on the **{current}** checkpoints ({name}).",
+                icon=":material/biotech:")
+        if st.button(f"Use the {previous} checkpoints instead", key=f"{key}.undo_domain.{loaded.digest[:12]}"):
+            st.session_state[f"{key}_domain_next"] = previous
+            st.session_state[f"{key}_domain_chosen"] = True
+            st.rerun()
+        return
+    hint = domain_hint(kind, current, domains)
     if hint:
         st.info(hint)
 
@@ -192,15 +290,41 @@ def checkpoint_and_size(cat: Catalog, prefix: str) -> tuple[str, int]:
     return name, working_size
 
 
+def _share_uploads(widget_key: str) -> None:
+    """Keep what the uploader ``widget_key`` holds now as the session's images (nothing held: forget them)."""
+    items = gather_inputs(st.session_state.get(widget_key))
+    if items:
+        st.session_state[SHARED_INPUTS_KEY] = items
+    else:
+        st.session_state.pop(SHARED_INPUTS_KEY, None)
+
+
+def _shared_inputs(prefix: str, multiple: bool) -> list[tuple[str, bytes]]:
+    """The images uploaded earlier in this session (on any page), with a note saying so."""
+    items = st.session_state.get(SHARED_INPUTS_KEY) or []
+    if items and not multiple and len(items) > 1:
+        chosen = st.selectbox("Image uploaded earlier in this session", [n for n, _ in items], key=f"{prefix}.shared")
+        items = [item for item in items if item[0] == chosen][:1]
+    if items:
+        st.caption(f"Using {', '.join(sanitize_filename(n) for n, _ in items)}, uploaded earlier in this session "
+                   "(upload another file here to replace it).")
+    return items
+
+
 def image_inputs(prefix: str, *, multiple: bool) -> list[tuple[str, bytes]]:
-    """File uploader plus a picker of the shipped examples; returns ``(name, bytes)`` items."""
+    """File uploader plus a picker of the shipped examples; returns ``(name, bytes)`` items.
+
+    An upload is kept for the session, so the other pages start with it; a page's own upload,
+    else its chosen example, else the session's earlier upload is used.
+    """
+    widget_key = f"{prefix}.upload"
     uploads = st.file_uploader(
         # No ``type=`` filter: Streamlit raises on a disallowed extension, which would stop the page
         # for the whole batch; colorcore.io decides per file and reports each bad one instead.
         "Upload image(s)" if multiple else "Upload an image",
-        accept_multiple_files=multiple, key=f"{prefix}.upload",
-        help="PNG, JPEG, TIFF (8/16-bit integer or float), BMP, GIF or WebP. A colour image is used as "
-             "ground truth: its grayscale version is colorized and compared with it.")
+        accept_multiple_files=multiple, key=widget_key, on_change=_share_uploads, args=(widget_key,),
+        help="PNG, JPEG, TIFF (8/16-bit integer or float, compressed, OME/ImageJ stacks), CZI, BMP, GIF or WebP. "
+             "A colour image is used as ground truth: its grayscale version is colorized and compared with it.")
     samples = list_samples()
     example = None
     if samples:
@@ -209,10 +333,11 @@ def image_inputs(prefix: str, *, multiple: bool) -> list[tuple[str, bytes]]:
                               key=f"{prefix}.example")
         example = None if choice == "(none)" else choice
     try:
-        return gather_inputs(uploads, example)
+        items = gather_inputs(uploads, example)
     except ImageError as err:
         st.error(str(err))
         return []
+    return items or _shared_inputs(prefix, multiple)
 
 
 def load_or_report(name: str, data: bytes) -> LoadedImage | None:
@@ -229,16 +354,18 @@ def load_or_report(name: str, data: bytes) -> LoadedImage | None:
 
 def colorize_or_report(loaded: LoadedImage, name: str, working_size: int,
                        temperature: float | None = None) -> Colorized | None:
-    """Colorize with a spinner; shows an ``st.error`` naming the file and checkpoint on failure."""
+    """Colorize through the queue; a full queue or a failure is reported (naming file and checkpoint)."""
     try:
-        with st.spinner(f"Colorizing {loaded.name} with {name}..."):
-            return colorized(loaded, name, working_size, temperature)
-    except (ValueError, RuntimeError, MemoryError) as err:
+        return colorized(loaded, name, working_size, temperature)
+    except QueueFull as err:
+        st.warning(f"{loaded.name}: {err}. Your upload and earlier results are kept.", icon=":material/group:")
+        st.button("Try again", key=f"retry.{loaded.digest}.{name}", icon=":material/refresh:")
+    except (ValueError, RuntimeError, MemoryError, CheckpointError) as err:
         st.error(f"{loaded.name}: colorizing with {name} failed ({type(err).__name__}: {err})")
-        return None
+    return None
 
 
-__all__ = ["checkpoint", "catalog", "load_upload", "colorized", "folder_stats",
-           "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
-           "temperature_picker", "micrograph_hint",
-           "image_inputs", "load_or_report", "colorize_or_report", "require_navigation"]
+__all__ = ["checkpoint", "catalog", "load_upload", "colorized", "full_resolution_file", "full_resolution_metrics", "zip_of_files",
+           "folder_stats", "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
+           "temperature_picker", "micrograph_domain", "image_inputs", "load_or_report", "colorize_or_report",
+           "require_navigation"]

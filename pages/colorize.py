@@ -19,34 +19,39 @@ if not files:
             f"**{name}**. Colour images are reduced to their lightness L* first.")
     st.stop()
 
-progress = st.progress(0.0, text="Colorizing...") if len(files) > 1 else None
-results = []
+downloads = []
 for i, (file_name, data) in enumerate(files):
     loaded = ac.load_or_report(file_name, data)
-    if loaded:
-        ac.micrograph_hint(loaded, cat, name)
-    result = ac.colorize_or_report(loaded, name, working_size, temperature) if loaded else None
-    if progress:
-        progress.progress((i + 1) / len(files), text=f"{i + 1} of {len(files)} done")
-    if result is None:
+    if loaded is None:
         continue
-    out_name = names.result_filename(loaded.name, name)
-    results.append((out_name, result.png))
+    if i == 0:
+        ac.micrograph_domain(loaded, cat, "colorize.checkpoint", name)
     st.subheader(loaded.name)
     left, right = st.columns(2)
     left.image(display.preview(loaded.display), caption="input", width="stretch")
-    right.image(display.preview(result.rgb), caption=f"{name} (network at {result.working_shape[1]} x "
-                f"{result.working_shape[0]} px, {100 * result.out_of_gamut:.2f} % out of gamut)",
-                width="stretch")
-    st.iframe(display.slider_html(loaded.display, result.rgb, after_label=name))
+    result = ac.colorize_or_report(loaded, name, working_size, temperature)
+    if result is None:
+        continue
+    height, width = result.full_shape
+    right.image(result.rgb, caption=f"{name} (network at {result.working_shape[1]} x {result.working_shape[0]} px; "
+                f"preview of the {width} x {height} px result)", width="stretch")
+    st.iframe(display.slider_html(display.resized_to(loaded.display, result.rgb.shape[:2]), result.rgb,
+                                  after_label=name))
     with st.expander("Image facts"):
         st.dataframe(inputs.image_facts(loaded.info), hide_index=True)
-    st.download_button(f"Download {out_name}", result.png, file_name=out_name, mime="image/png",
-                       key=f"colorize.download.{i}", on_click="ignore")
-if progress:
-    progress.empty()
-if len(results) > 1:
+    out_name = names.result_filename(loaded.name, name)
+    png = ac.full_resolution_file(loaded, result, name, working_size, temperature, "png")
+    tiff = ac.full_resolution_file(loaded, result, name, working_size, temperature, "tiff16")
+    downloads.append((out_name, png))
+    png_col, tiff_col = st.columns(2)
+    png_col.download_button(f"Download {out_name}", png, file_name=out_name, mime="image/png",
+                            key=f"colorize.download.{i}", on_click="ignore",
+                            help=f"{width} x {height} px, full resolution (made when you click)")
+    tiff_col.download_button("16-bit OME-TIFF (keeps the pixel size)", tiff,
+                             file_name=out_name.rsplit(".", 1)[0] + ".tif", mime="image/tiff",
+                             key=f"colorize.download_tiff.{i}", on_click="ignore")
+if len(downloads) > 1:
     st.divider()
-    st.download_button(f"Download all {len(results)} results (ZIP)", names.build_zip(results),
+    st.download_button(f"Download all {len(downloads)} results (ZIP, full resolution)", ac.zip_of_files(downloads),
                        file_name=f"colorized_{name}.zip", mime="application/zip",
                        key="colorize.download_zip", on_click="ignore", type="primary")

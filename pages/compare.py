@@ -25,31 +25,31 @@ loaded = ac.load_or_report(*inputs[0])
 if loaded is None:
     st.stop()
 outputs = {}
-progress = st.progress(0.0, text="Colorizing...")
-for i, name in enumerate(chosen):
+for name in [GRAY_BASELINE, *chosen] if loaded.is_color else chosen:
     result = ac.colorize_or_report(loaded, name, working_size)
     if result is not None:
-        outputs[name] = result.rgb
-    progress.progress((i + 1) / len(chosen), text=f"{name} done")
-progress.empty()
+        outputs[name] = result
 
-truth = loaded.truth
-if truth is not None:
-    gray = ac.colorized(loaded, GRAY_BASELINE, working_size).rgb
-    tiles = [("grayscale input (what the networks see)", gray), *outputs.items(), ("original (ground truth)", truth)]
+if loaded.is_color:
+    tiles = [("grayscale input (what the networks see)", outputs.pop(GRAY_BASELINE, None)), *outputs.items(),
+             ("original (ground truth)", None)]
 else:
-    tiles = [("input", loaded.display), *outputs.items()]
+    tiles = [("input", None), *outputs.items()]
 per_row = min(6, len(tiles))
 for start in range(0, len(tiles), per_row):
-    for col, (caption, img) in zip(st.columns(per_row), tiles[start:start + per_row]):
-        col.image(display.preview(img, 800), caption=caption, width="stretch")
+    for col, (caption, result) in zip(st.columns(per_row), tiles[start:start + per_row]):
+        col.image(display.preview(loaded.display if result is None else result.rgb, 800), caption=caption,
+                  width="stretch")
 
-if truth is None:
+if not loaded.is_color:
     st.info(f"{loaded.name} is grayscale, so there is no ground truth to measure against.")
 else:
     st.subheader("Metrics against the original")
-    st.caption("Computed with colorcore.metrics exactly as `colorcore evaluate` does. cast a\\*/b\\*: mean "
-               "predicted minus true a\\*/b\\* (0 = no cast). colorfulness_gt is the original's.")
-    rows = results.compare_metrics({GRAY_BASELINE: gray, **outputs}, truth)
+    st.caption("Measured on the full-resolution outputs with colorcore.metrics, exactly as `colorcore evaluate` "
+               "does (the tiles above are previews). cast a\\*/b\\*: mean predicted minus true a\\*/b\\* "
+               "(0 = no cast). colorfulness_gt is the original's.")
+    gray = ac.colorized(loaded, GRAY_BASELINE, working_size)
+    rows = [ac.full_resolution_metrics(loaded, result, name, working_size)
+            for name, result in {GRAY_BASELINE: gray, **outputs}.items()]
     st.dataframe(rows, hide_index=True,
                  column_config={k: st.column_config.NumberColumn(format="%.3f") for k in results.COMPARE_COLUMNS})

@@ -15,11 +15,15 @@ if not inputs:
     st.stop()
 
 loaded = ac.load_or_report(*inputs[0])
-result = ac.colorize_or_report(loaded, name, working_size) if loaded else None
+if loaded is None:
+    st.stop()
+ac.micrograph_domain(loaded, cat, "histograms.checkpoint", name)
+result = ac.colorize_or_report(loaded, name, working_size)
 if result is None:
     st.stop()
+st.caption(f"Histograms are counted on the output and the original downscaled to {display.SLIDER_SIDE} px on the "
+           "long side: a colour distribution does not need every pixel, and the estimate is close.")
 
-# Histograms are computed on the images downscaled to SLIDER_SIDE (a close, fast estimate).
 output_small = display.preview(result.rgb, display.SLIDER_SIDE)
 summaries = {f"output ({name})": results.color_summary(output_small)}
 left, right = st.columns(2)
@@ -30,8 +34,7 @@ if loaded.is_color:
     summaries["ground truth"] = results.color_summary(truth_small)
     right.plotly_chart(figures.ab_histogram_figure(results.ab_hist_of(truth_small), "ground truth (the upload)"),
                        key="histograms.reference_chart")
-elif cat.metas[name].get("train_ab_hist"):
-    hist = cat.metas[name]["train_ab_hist"]
+elif (hist := ac.checkpoint_data_stats(name)["ab_hist"]) is not None:
     summaries[f"training set of {name}"] = results.hist_summary(hist)
     right.plotly_chart(figures.ab_histogram_figure(hist, f"training images of {name}"),
                        key="histograms.reference_chart")

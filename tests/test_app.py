@@ -237,12 +237,20 @@ def test_colorize_suggests_the_fluorescence_domain_for_a_fluorescence_upload(dom
     assert any("For micrographs" in c.value for c in at.caption)
     at.file_uploader[0].set_value(("nuclei.tif", fluorescence_tiff16(), "image/tiff")).run()
     ok(at)
-    assert any("fluorescence image" in i.value and "**fluorescence**" in i.value for i in at.info)
+    # not chosen by the user yet: the upload starts on the fluorescence domain's checkpoint, and says so
+    assert at.radio(key="colorize.checkpoint_domain").value == "fluorescence"
+    assert at.selectbox(key="colorize.checkpoint").value == "fluorescence-huber"
+    assert any("fluorescence image" in i.value and "**fluorescence** checkpoints" in i.value for i in at.info)
+    assert any(b.label == "Download nuclei_fluorescence-huber.png" for b in at.get("download_button"))
+    next(b for b in at.button if b.label == "Use the scenes checkpoints instead").click().run()
+    ok(at)
+    # one click reverses it; the user's choice now stands and the hint suggests switching instead
+    assert at.radio(key="colorize.checkpoint_domain").value == "scenes"
+    assert any("fluorescence image" in i.value and "choose the **fluorescence** domain" in i.value for i in at.info)
     at.radio(key="colorize.checkpoint_domain").set_value("fluorescence").run()
     ok(at)
     assert at.selectbox(key="colorize.checkpoint").value == "fluorescence-huber"
     assert not any("fluorescence image" in i.value for i in at.info)
-    assert any(b.label == "Download nuclei_fluorescence-huber.png" for b in at.get("download_button"))
 
 
 def test_colorize_vivid_checkpoint_has_a_temperature_slider(domain_env):
@@ -254,9 +262,9 @@ def test_colorize_vivid_checkpoint_has_a_temperature_slider(domain_env):
     assert slider.value == pytest.approx(0.38)
     at.file_uploader[0].set_value(("cells.tif", gray_tiff16(), "image/tiff")).run()
     ok(at)
-    first = at.get("download_button")[0].proto.url
+    first = [img.value for img in at.get("image")]
     at.slider(key="colorize.temperature").set_value(0.1).run()
     ok(at)
     assert not at.error
     assert at.get("download_button")[0].label == "Download cells_places500-vivid.png"
-    assert at.get("download_button")[0].proto.url != first
+    assert [img.value for img in at.get("image")] != first  # another preview at another temperature

@@ -87,3 +87,10 @@ def slider_html(before: np.ndarray, after: np.ndarray, *, before_label: str = "i
     return _slider_template().substitute(
         max_width=max_width, before_src=png_data_uri(b), after_src=png_data_uri(a),
         before_label=before_label.translate(_HTML_ESCAPES), after_label=after_label.translate(_HTML_ESCAPES))
+
+
+def resized_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A uint8 (H, W) or (H, W, 3) image resized to ``shape`` (h, w), e.g. an input next to its result's preview."""
+    if image.shape[:2] == tuple(shape):
+        return image
+    return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), Image.Resampling.LANCZOS))

@@ -187,3 +187,22 @@ def domain_hint(kind: str | None, current_domain: str, domains: list[str]) -> st
     return (f"This looks like {described}. The {current_domain} checkpoints learned the colours of "
             f"{'photographs' if current_domain == 'scenes' else current_domain + ' images'}; "
             f"choose the {names} domain above for stain- or dye-like colours.")
+
+
+def suggested_domain(kind: str | None, current_domain: str, domains: list[str]) -> str | None:
+    """The domain an upload starts on when the user has not chosen one, or None to stay.
+
+    Only clear cases switch: a fluorescence-like image to ``fluorescence``, a brightfield
+    micrograph to ``histology`` (when the catalog has them and the current domain is another).
+    Other scientific gray images (DIC, EM) get only the hint of :func:`domain_hint`: no
+    checkpoint learned them.
+    """
+    if kind not in ("fluorescence", "brightfield"):
+        return None
+    (target,), _ = _KIND_DOMAINS[kind]
+    return target if target in domains and current_domain != target else None
+
+
+def describe_kind(kind: str) -> str:
+    """How the pages name a kind of micrograph from :func:`micrograph_kind`."""
+    return _KIND_DOMAINS[kind][1]

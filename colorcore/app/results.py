@@ -10,9 +10,10 @@ import numpy as np
 
 from .. import paths
 from ..checkpoints import GRAY_BASELINE, data_folder, history, split_metrics
-from ..infer import colorize
-from ..io import encode_png
-from ..metrics import METRIC_NAMES, MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
+from ..infer import Prediction, merge, predict
+from ..io import ImageInfo, encode_result, to_uint8
+from ..metrics import METRIC_NAMES, Histogram, MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
+from .display import PREVIEW_SIDE
 
 #: Working sizes offered by the pages.
 WORKING_SIZES = (256, 384, 512, 768, 1024)
@@ -24,31 +25,55 @@ COMPARE_COLUMNS = ("psnr", "ssim", "ab_rmse", "colorfulness", "colorfulness_gt",
 
 @dataclass
 class Colorized:
-    """Result of one image through one checkpoint (what the caches keep).
+    """One image through one checkpoint, as a page shows it: a preview, and what makes the full result.
 
     Attributes
     ----------
-    rgb : np.ndarray, uint8 (H, W, 3)
-    working_shape : tuple
+    rgb : np.ndarray, uint8 (h, w, 3)
+        The result at display size (long side at most :data:`colorcore.app.display.PREVIEW_SIDE`).
+    prediction : colorcore.infer.Prediction
+        The network's a*b* at working size: :func:`full_resolution` merges it with the input's full-resolution L*.
+    full_shape : tuple of int
+        (H, W) of the input and of the full-resolution result.
     out_of_gamut : float
-    png : bytes
-        ``rgb`` encoded as PNG (the download).
+        Fraction of the preview's pixels clipped into sRGB.
     """
 
     rgb: np.ndarray
-    working_shape: tuple
+    prediction: Prediction
+    full_shape: tuple
     out_of_gamut: float
-    png: bytes
+
+    @property
+    def working_shape(self) -> tuple:
+        """(h, w) the network ran at."""
+        return self.prediction.working_shape
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held (for bounded caches)."""
+        return self.rgb.nbytes + self.prediction.ab.numel() * 4
 
 
-def run_colorize(image: np.ndarray, checkpoint, working_size: int | None,
-                 temperature: float | None = None) -> Colorized:
-    """Colorize one image and encode the PNG download once (a picklable result for caching).
+def run_preview(image: np.ndarray, checkpoint, working_size: int | None, temperature: float | None = None,
+                max_side: int = PREVIEW_SIDE) -> Colorized:
+    """Run the network once and merge its a*b* with L* at display size only (the model work a page waits for).
 
     ``temperature`` is passed on for classification checkpoints (None: their default).
     """
-    res = colorize(image, checkpoint, working_size=working_size, temperature=temperature)
-    return Colorized(res.rgb, tuple(res.working_shape), float(res.out_of_gamut), encode_png(res.rgb))
+    prediction = predict(image, checkpoint, working_size=working_size, temperature=temperature)
+    small = merge(image, prediction, max_side=max_side)
+    return Colorized(small.rgb, prediction, tuple(image.shape[:2]), float(small.out_of_gamut))
+
+
+def full_resolution(image: np.ndarray, colorized: Colorized) -> np.ndarray:
+    """The full-resolution result, uint8 (H, W, 3): exactly what ``colorcore colorize`` computes (no network rerun)."""
+    return merge(image, colorized.prediction).rgb
+
+
+def result_file(image: np.ndarray, info: ImageInfo, colorized: Colorized, checkpoint: str, fmt: str = "png") -> bytes:
+    """The download of a result: the same bytes as ``colorcore colorize`` writes for that file (PNG or 16-bit TIFF)."""
+    return encode_result(full_resolution(image, colorized), info, checkpoint, fmt)
 
 
 def compare_metrics(outputs: dict[str, np.ndarray], truth: np.ndarray) -> list[dict]:
@@ -78,6 +103,15 @@ def compare_metrics(outputs: dict[str, np.ndarray], truth: np.ndarray) -> list[d
     return rows
 
 
+def full_resolution_metrics(image: np.ndarray, colorized: Colorized, name: str) -> dict:
+    """:func:`compare_metrics` row of one checkpoint on its full-resolution result against the colour ``image``.
+
+    PSNR, SSIM and ab RMSE compare pixel by pixel, so they are measured at full resolution (as
+    ``colorcore evaluate`` does), not on the preview.
+    """
+    return compare_metrics({name: full_resolution(image, colorized)}, to_uint8(image))[0]
+
+
 def color_summary(rgb: np.ndarray) -> dict:
     """Mean chroma, mean a* and b* (the cast) and colourfulness of a uint8 sRGB image."""
     lab = lab_of(rgb)
@@ -86,22 +120,26 @@ def color_summary(rgb: np.ndarray) -> dict:
             "mean_b": float(lab[..., 2].mean()), "colorfulness": colorfulness(rgb)}
 
 
-def hist_summary(hist: dict) -> dict:
-    """Mean chroma and mean a*, b* of an a*b* histogram (bin centres weighted by counts)."""
-    edges = np.asarray(hist["edges"], dtype=np.float64)
-    counts = np.asarray(hist["counts"], dtype=np.float64)
+def hist_summary(hist: Histogram) -> dict:
+    """Mean chroma and mean a*, b* of a 2-D a*b* histogram (bin centres weighted by counts).
+
+    Values are None for an empty histogram; ``colorfulness`` is always None (a histogram
+    cannot tell).  Raises ``ValueError`` for a 1-D histogram.
+    """
+    if hist.ndim != 2:
+        raise ValueError(f"hist must be a 2-D a*b* histogram, got counts of shape {hist.counts.shape}")
+    counts = hist.counts.astype(np.float64)
     total = counts.sum()
     if total <= 0:
         return {"mean_chroma": None, "mean_a": None, "mean_b": None, "colorfulness": None}
-    centers = (edges[:-1] + edges[1:]) / 2
-    a, b = np.meshgrid(centers, centers, indexing="ij")
+    a, b = np.meshgrid(hist.centers, hist.centers, indexing="ij")
     w = counts / total
     return {"mean_chroma": float((np.hypot(a, b) * w).sum()), "mean_a": float((a * w).sum()),
             "mean_b": float((b * w).sum()), "colorfulness": None}
 
 
-def ab_hist_of(rgb: np.ndarray) -> dict:
-    """a*b* histogram (layout of :func:`colorcore.metrics.ab_histogram`) of a uint8 sRGB image."""
+def ab_hist_of(rgb: np.ndarray) -> Histogram:
+    """a*b* histogram (:func:`colorcore.metrics.ab_histogram`) of a uint8 sRGB image (H, W, 3)."""
     return ab_histogram(lab_of(rgb))
 
 

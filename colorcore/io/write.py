@@ -5,8 +5,10 @@ downloaded anywhere is the same file.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import uuid
 import tempfile
 from pathlib import Path
 
@@ -123,7 +125,9 @@ def encode_tiff16(rgb: np.ndarray, pixel_size: PixelSize | None = None, descript
         data = rgb.astype(np.uint16) * np.uint16(257)
     else:
         data = (np.clip(rgb, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-    metadata = {"axes": "YXS", "Channel": {"Name": ["RGB"]}}
+    # a UUID derived from the content, so the same result is the same file wherever it is made
+    digest = hashlib.sha256(data.tobytes() + description.encode()).hexdigest()
+    metadata = {"axes": "YXS", "Channel": {"Name": ["RGB"]}, "UUID": str(uuid.uuid5(uuid.NAMESPACE_OID, digest))}
     options = {}
     if description:
         metadata["Description"] = description

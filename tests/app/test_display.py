@@ -67,3 +67,9 @@ def test_slider_template_ships_with_the_package():
     template = resources.files("colorcore.app").joinpath(display.SLIDER_TEMPLATE).read_text(encoding="utf-8")
     assert {"${before_src}", "${after_src}", "${before_label}", "${after_label}", "${max_width}"} <= set(
         re.findall(r"\$\{\w+\}", template))
+
+
+def test_resized_to_gives_the_exact_shape():
+    img = np.zeros((30, 47, 3), np.uint8)
+    assert display.resized_to(img, (10, 16)).shape == (10, 16, 3)
+    assert display.resized_to(img, (30, 47)) is img

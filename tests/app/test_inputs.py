@@ -97,3 +97,14 @@ def test_micrograph_kind_and_domain_hint():
     assert inputs.domain_hint("fluorescence", "fluorescence", domains) is None
     assert inputs.domain_hint("brightfield", "scenes", ["scenes", "fluorescence"]) is None
     assert inputs.domain_hint(None, "scenes", domains) is None
+
+
+def test_suggested_domain_switches_only_clear_cases():
+    domains = ["scenes", "histology", "fluorescence"]
+    assert inputs.suggested_domain("fluorescence", "scenes", domains) == "fluorescence"
+    assert inputs.suggested_domain("brightfield", "scenes", domains) == "histology"
+    assert inputs.suggested_domain("micrograph", "scenes", domains) is None  # DIC, EM: a hint only
+    assert inputs.suggested_domain(None, "scenes", domains) is None
+    assert inputs.suggested_domain("fluorescence", "fluorescence", domains) is None
+    assert inputs.suggested_domain("brightfield", "scenes", ["scenes"]) is None
+    assert "fluorescence image" in inputs.describe_kind("fluorescence")

@@ -10,16 +10,16 @@ from PIL import Image
 
 from colorcore.app import results
 from colorcore.checkpoints import load_checkpoint
-from colorcore.metrics import METRIC_NAMES, MetricAccumulator
+from colorcore.metrics import METRIC_NAMES, Histogram, MetricAccumulator
 from helpers import fake_meta, make_color_image
 
 
-def test_run_colorize_gray_baseline_and_compare_metrics():
+def test_run_preview_gray_baseline_and_compare_metrics():
     rgb = make_color_image(np.random.default_rng(3), 24, 32)
     image = rgb.astype(np.float32) / 255.0
-    res = results.run_colorize(image, load_checkpoint("gray"), 64)
-    assert res.rgb.shape == rgb.shape and res.rgb.dtype == np.uint8
-    assert Image.open(io.BytesIO(res.png)).size == (32, 24)
+    res = results.run_preview(image, load_checkpoint("gray"), 64)
+    assert res.rgb.shape == rgb.shape and res.rgb.dtype == np.uint8 and res.full_shape == (24, 32)
+    assert Image.open(io.BytesIO(results.result_file(image, _info(image), res, "gray"))).size == (32, 24)
     rows = results.compare_metrics({"gray": res.rgb, "perfect": rgb}, rgb)
     assert [r["checkpoint"] for r in rows] == ["gray", "perfect"]
     assert set(rows[0]) == {"checkpoint", *results.COMPARE_COLUMNS}
@@ -31,10 +31,40 @@ def test_run_colorize_gray_baseline_and_compare_metrics():
     assert rows[1]["psnr"] > 100 and rows[1]["ab_rmse"] == 0 and rows[1]["cast_a"] == 0
 
 
-def test_run_colorize_classifier_at_a_temperature(tiny_classifier):
+def test_run_preview_classifier_at_a_temperature(tiny_classifier):
     image = np.linspace(0, 1, 24 * 40, dtype=np.float32).reshape(24, 40)
     ckpt = load_checkpoint(tiny_classifier)
-    assert results.run_colorize(image, ckpt, 64, 0.1).rgb.shape == (24, 40, 3)
+    assert results.run_preview(image, ckpt, 64, 0.1).rgb.shape == (24, 40, 3)
+
+
+def _info(image: np.ndarray):
+    from colorcore.io import read_image
+    return read_image(io.BytesIO(_png(image)).getvalue(), name="upload.png")[1]
+
+
+def _png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray((image * 255).round().astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_preview_is_display_size_and_the_download_is_what_the_cli_writes(tiny_checkpoint):
+    from colorcore.infer import colorize
+    from colorcore.io import encode_result, read_image
+
+    y, x = np.mgrid[0:1200, 0:1900] / 150.0
+    data = _png((0.5 + 0.4 * np.sin(x) * np.cos(y)).astype(np.float32))
+    image, info = read_image(data, name="big.png")
+    ckpt = load_checkpoint(tiny_checkpoint)
+    res = results.run_preview(image, ckpt, 256)
+    assert max(res.rgb.shape[:2]) == 1600 and res.full_shape == (1200, 1900)
+    cli = encode_result(colorize(image, ckpt, working_size=256).rgb, info, "tiny", "png")
+    assert results.result_file(image, info, res, "tiny", "png") == cli
+    assert results.result_file(image, info, res, "tiny", "tiff16") == encode_result(
+        colorize(image, ckpt, working_size=256).rgb, info, "tiny", "tiff16")
+    row = results.full_resolution_metrics(image[..., None].repeat(3, -1), results.run_preview(
+        image[..., None].repeat(3, -1), ckpt, 256), "tiny")
+    assert row["checkpoint"] == "tiny" and row["psnr"] > 10
 
 
 def test_color_and_hist_summaries():
@@ -45,10 +75,14 @@ def test_color_and_hist_summaries():
     red[..., 0] = 200
     assert results.color_summary(red)["mean_a"] > 40
     hist = results.ab_hist_of(red)
-    assert hist["n"] == 64
+    assert hist.n == 64 and hist.ndim == 2
     hs = results.hist_summary(hist)
     assert hs["mean_a"] == pytest.approx(results.color_summary(red)["mean_a"], abs=5)
-    assert results.hist_summary({"edges": [0, 1], "counts": [[0]], "n": 0})["mean_chroma"] is None
+    assert results.hist_summary(Histogram([0, 1], [[0]], 0))["mean_chroma"] is None
+    stored = Histogram.from_dict({"edges": [-10, 0, 10], "counts": [[0, 1], [0, 3]], "n": 4})
+    assert results.hist_summary(stored)["mean_a"] == pytest.approx((-5 + 3 * 5) / 4)
+    with pytest.raises(ValueError, match="2-D"):
+        results.hist_summary(Histogram([0, 1], [1]))
     rows = results.summary_rows({"out": s, "train": hs})
     assert rows[0]["image"] == "out" and rows[1]["colourfulness"] is None
 
