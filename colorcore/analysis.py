@@ -5,28 +5,22 @@ most ``max_images``) and reports what matters for colorization training:
 
 * readability (with each failure's reason), image sizes, tiny images;
 * gray versus colour storage, and colour-stored images that are nearly gray;
-* exact duplicates (same file bytes or same decoded pixels) and near
-  duplicates (perceptual hash, see below);
+* exact and near duplicates (:mod:`colorcore.duplicates`);
 * the a*b* histogram (:func:`colorcore.metrics.ab_histogram`), a hue histogram
-  of the coloured pixels and a chroma histogram.
+  of the coloured pixels and a chroma histogram (:mod:`colorcore.hue_chroma`).
 
+:func:`file_stats` reads one file; :func:`folder_stats` assembles the records.
 Colour statistics and hashes are computed on a copy downscaled (box filter) so
 that its long side is at most ``ANALYSIS_PX``; sizes and exact-duplicate checks
 use the full image.  Gray images count in the a*b* and chroma histograms (at
 a* = b* = 0, as they do in a checkpoint's training histogram) but never in the
 hue histogram, which only counts pixels with chroma above ``HUE_MIN_CHROMA``.
 
-Near duplicates: a 64-bit difference hash of the L* image (L* box-resized to
-9 x 8, one bit per horizontal neighbour pair: left brighter than right).  Two
-images are near duplicates when their hashes differ in at most
-``NEAR_DUPLICATE_BITS`` bits and their mean L* differs by at most
-``NEAR_DUPLICATE_MEAN_L`` (so that two featureless images of different
-brightness are not matched).  Groups are formed by single linkage; each
-exact-duplicate group takes part through its first file only.
-
 Checkpoints store only their training a*b* histogram; :func:`checkpoint_data_stats`
-derives hue and chroma histograms from it (:func:`hue_chroma_from_ab_hist`)
-so the dataset page can show a checkpoint's training data next to a folder.
+derives hue and chroma histograms from it
+(:func:`colorcore.hue_chroma.hue_chroma_from_ab_hist`) so the dataset page can show
+a checkpoint's training data next to a folder.  Histograms in the results are
+:class:`colorcore.metrics.Histogram`; :func:`to_json` gives the JSON layout.
 """
 from __future__ import annotations
 
@@ -39,22 +33,13 @@ import numpy as np
 from PIL import Image
 
 from .data import list_images
+from .duplicates import NEAR_DUPLICATE_BITS, NEAR_DUPLICATE_MEAN_L, difference_hash, exact_duplicates, near_duplicates
+from .hue_chroma import HUE_MIN_CHROMA, hue_chroma_from_ab_hist, hue_chroma_histograms
 from .io import ImageError, read_image, shrink, to_uint8
-from .metrics import ab_histogram, chroma_hue, lab_of, merge_histograms
+from .metrics import Histogram, ab_histogram, chroma_hue, lab_of
 
 #: Long side (px) of the downscaled copy used for colour statistics and hashes.
 ANALYSIS_PX = 256
-#: Pixels with chroma (Lab units) at or below this are left out of the hue histogram.
-HUE_MIN_CHROMA = 10.0
-#: Default bins of the hue histogram (over 0-360 degrees).
-HUE_BINS = 36
-#: Default bins of the chroma histogram; chroma above ``CHROMA_MAX`` counts in the last bin.
-CHROMA_BINS = 30
-CHROMA_MAX = 150.0
-#: Largest Hamming distance (of 64 bits) between difference hashes of near duplicates.
-NEAR_DUPLICATE_BITS = 6
-#: Largest difference of mean L* between near duplicates.
-NEAR_DUPLICATE_MEAN_L = 8.0
 
 
 def require_dir(root: str | os.PathLike) -> Path:
@@ -86,70 +71,9 @@ def check_relative(relative: str, what: str) -> PurePosixPath:
     return posix
 
 
-def _hue_chroma_counts(chroma: np.ndarray, hue: np.ndarray, weights: np.ndarray | None,
-                       hue_bins: int, chroma_bins: int) -> tuple[dict, dict]:
-    """Hue histogram of entries with chroma > ``HUE_MIN_CHROMA`` and chroma histogram of all."""
-    hue_edges = np.linspace(0.0, 360.0, hue_bins + 1)
-    chroma_edges = np.linspace(0.0, CHROMA_MAX, chroma_bins + 1)
-    vivid = chroma > HUE_MIN_CHROMA
-    hue_counts, _ = np.histogram(hue[vivid], bins=hue_edges,
-                                 weights=None if weights is None else weights[vivid])
-    chroma_counts, _ = np.histogram(np.minimum(chroma, CHROMA_MAX), bins=chroma_edges, weights=weights)
-    return ({"edges": hue_edges.round(4).tolist(), "counts": np.rint(hue_counts).astype(np.int64).tolist()},
-            {"edges": chroma_edges.round(4).tolist(),
-             "counts": np.rint(chroma_counts).astype(np.int64).tolist()})
-
-
 def _check_int(value, name: str, minimum: int) -> None:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def hue_chroma_from_ab_hist(ab_hist: dict, *, hue_bins: int = HUE_BINS,
-                            chroma_bins: int = CHROMA_BINS) -> tuple[dict, dict]:
-    """Hue and chroma histograms derived from a 2-D a*b* histogram.
-
-    Each a*b* bin contributes its count at its centre's hue and chroma; the
-    hue histogram counts only bins whose centre chroma exceeds
-    ``HUE_MIN_CHROMA``, like :func:`folder_stats` does with pixels.  Bins are
-    5 Lab units wide for the default a*b* histogram, so the result is a
-    coarser version of what the pixels would give.
-
-    Parameters
-    ----------
-    ab_hist : dict
-        ``{"edges": n + 1 floats, "counts": n x n nested list}`` with
-        ``counts[i][j]`` for a* bin i and b* bin j, as made by
-        :func:`colorcore.metrics.ab_histogram`.
-    hue_bins : int, default 36
-        Bins over 0-360 degrees.
-    chroma_bins : int, default 30
-        Bins over chroma 0 to ``CHROMA_MAX`` (higher chroma counts in the last bin).
-
-    Returns
-    -------
-    hue_hist, chroma_hist : dict
-        ``{"edges": list of floats, "counts": list of ints}`` each.
-
-    Raises
-    ------
-    ValueError
-        If ``ab_hist`` lacks edges or counts, or their shapes do not match.
-    """
-    _check_int(hue_bins, "hue_bins", 1)
-    _check_int(chroma_bins, "chroma_bins", 1)
-    if not isinstance(ab_hist, dict) or "edges" not in ab_hist or "counts" not in ab_hist:
-        raise ValueError("ab_hist must be a dict with 'edges' and 'counts'")
-    edges = np.asarray(ab_hist["edges"], dtype=np.float64)
-    counts = np.asarray(ab_hist["counts"], dtype=np.float64)
-    n = edges.size - 1
-    if edges.ndim != 1 or n < 1 or counts.shape != (n, n):
-        raise ValueError(f"ab_hist counts must be {max(n, 0)} x {max(n, 0)} for {edges.size} edges, "
-                         f"got shape {counts.shape}")
-    centres = (edges[:-1] + edges[1:]) / 2.0
-    a, b = np.meshgrid(centres, centres, indexing="ij")
-    chroma, hue = chroma_hue(np.stack([np.zeros_like(a), a, b], axis=-1))
-    return _hue_chroma_counts(chroma.ravel(), hue.ravel(), counts.ravel(), hue_bins, chroma_bins)
 
 
 def checkpoint_data_stats(meta: dict) -> dict:
@@ -164,9 +88,10 @@ def checkpoint_data_stats(meta: dict) -> dict:
     -------
     dict
         ``root``, ``n_files``, ``manifest_sha256``, ``split`` (test/val/train/pool
-        counts), ``ab_hist`` (the stored training a*b* histogram), ``hue_hist``
-        and ``chroma_hist`` (derived with :func:`hue_chroma_from_ab_hist`) and
-        ``n_train_pixels``.  Fields missing from the metadata are None.
+        counts), ``ab_hist`` (the stored training a*b* histogram, read with
+        :meth:`Histogram.from_dict`), ``hue_hist`` and ``chroma_hist`` (derived with
+        :func:`colorcore.hue_chroma.hue_chroma_from_ab_hist`), all :class:`Histogram`,
+        and ``n_train_pixels``.  Fields missing from the metadata are None.
 
     Raises
     ------
@@ -176,7 +101,8 @@ def checkpoint_data_stats(meta: dict) -> dict:
     if not isinstance(meta, dict):
         raise ValueError(f"checkpoint metadata must be a dict, got {type(meta).__name__}")
     data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
-    ab_hist = meta.get("train_ab_hist") if isinstance(meta.get("train_ab_hist"), dict) else None
+    stored = meta.get("train_ab_hist")
+    ab_hist = Histogram.from_dict(stored, "train_ab_hist") if isinstance(stored, dict) else None
     hue_hist = chroma_hist = None
     if ab_hist is not None:
         hue_hist, chroma_hist = hue_chroma_from_ab_hist(ab_hist)
@@ -184,54 +110,13 @@ def checkpoint_data_stats(meta: dict) -> dict:
             "manifest_sha256": data.get("manifest_sha256"),
             "split": data.get("split") if isinstance(data.get("split"), dict) else None,
             "ab_hist": ab_hist, "hue_hist": hue_hist, "chroma_hist": chroma_hist,
-            "n_train_pixels": ab_hist.get("n") if ab_hist is not None else None}
+            "n_train_pixels": ab_hist.n if ab_hist is not None else None}
 
 
 def _downscale(image: np.ndarray) -> np.ndarray:
     """uint8 RGB (h, w, 3) copy with long side <= ``ANALYSIS_PX`` (box filter)."""
     rgb = to_uint8(image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2))
     return shrink(rgb, ANALYSIS_PX, Image.Resampling.BOX)
-
-
-def _difference_hash(lightness: np.ndarray) -> np.ndarray:
-    """64 bools: L* box-resized to 9 x 8, left neighbour brighter than right."""
-    small = np.asarray(Image.fromarray(lightness.astype(np.float32)).resize(
-        (9, 8), Image.Resampling.BOX))
-    return (small[:, :-1] > small[:, 1:]).ravel()
-
-
-def _groups(n: int, pairs) -> list[list[int]]:
-    """Connected components (size > 1) of ``n`` items linked by ``pairs``."""
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in pairs:
-        ri, rj = find(int(i)), find(int(j))
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    members: dict[int, list[int]] = {}
-    for i in range(n):
-        members.setdefault(find(i), []).append(i)
-    return sorted((sorted(m) for m in members.values() if len(m) > 1), key=lambda m: m[0])
-
-
-def _same_key_pairs(keys: list) -> list[tuple[int, int]]:
-    """Pairs (first index, other index) of entries sharing a key (None keys ignored)."""
-    first: dict = {}
-    pairs = []
-    for i, key in enumerate(keys):
-        if key is None:
-            continue
-        if key in first:
-            pairs.append((first[key], i))
-        else:
-            first[key] = i
-    return pairs
 
 
 def _check_files(files) -> list[str]:
@@ -309,22 +194,18 @@ class ColourTotals:
 
     def __init__(self) -> None:
         self.ab_hist = ab_histogram(np.zeros((0, 3), np.float32))
-        hue, chroma = _hue_chroma_counts(np.zeros(0), np.zeros(0), None, HUE_BINS, CHROMA_BINS)
-        self.hue_edges, self.chroma_edges = hue["edges"], chroma["edges"]
-        self.hue_counts, self.chroma_counts = np.array(hue["counts"]), np.array(chroma["counts"])
+        self.hue_hist, self.chroma_hist = hue_chroma_histograms(np.zeros(0), np.zeros(0))
 
     def add(self, lab: np.ndarray, chroma: np.ndarray, hue: np.ndarray) -> None:
         """Count one image: its Lab pixels (..., 3) and their chroma and hue."""
-        self.ab_hist = merge_histograms([self.ab_hist, ab_histogram(lab)])
-        image_hue, image_chroma = _hue_chroma_counts(chroma.ravel(), hue.ravel(), None, HUE_BINS, CHROMA_BINS)
-        self.hue_counts += image_hue["counts"]
-        self.chroma_counts += image_chroma["counts"]
+        self.ab_hist += ab_histogram(lab)
+        image_hue, image_chroma = hue_chroma_histograms(chroma.ravel(), hue.ravel())
+        self.hue_hist += image_hue
+        self.chroma_hist += image_chroma
 
-    def result(self) -> dict:
+    def result(self) -> dict[str, Histogram]:
         """``ab_hist``, ``hue_hist`` and ``chroma_hist`` as :func:`folder_stats` reports them."""
-        return {"ab_hist": self.ab_hist,
-                "hue_hist": {"edges": self.hue_edges, "counts": self.hue_counts.tolist()},
-                "chroma_hist": {"edges": self.chroma_edges, "counts": self.chroma_counts.tolist()}}
+        return {"ab_hist": self.ab_hist, "hue_hist": self.hue_hist, "chroma_hist": self.chroma_hist}
 
 
 def file_stats(root: Path, rel: str, colours: ColourTotals) -> FileStats:
@@ -349,35 +230,9 @@ def file_stats(root: Path, rel: str, colours: ColourTotals) -> FileStats:
     record.pixel_key = hashlib.sha256(repr(image.shape).encode() + image.tobytes()).hexdigest()
     record.width, record.height, record.gray = info.width, info.height, info.channels == 1
     record.mean_chroma = float(chroma.mean())
-    record.dhash = _difference_hash(lab[..., 0])
+    record.dhash = difference_hash(lab[..., 0])
     record.mean_l = float(lab[..., 0].mean())
     return record
-
-
-def exact_duplicates(records: list[FileStats]) -> list[list[int]]:
-    """Groups of indices into ``records`` with the same file bytes or the same decoded pixels."""
-    pairs = (_same_key_pairs([r.byte_key for r in records])
-             + _same_key_pairs([r.pixel_key for r in records]))
-    return _groups(len(records), pairs)
-
-
-def near_duplicates(records: list[FileStats], exact: list[list[int]]) -> list[list[int]]:
-    """Groups of indices into ``records`` by perceptual hash (module docstring).
-
-    Each group of ``exact`` takes part through its first file only, so exact duplicates are
-    not listed again.
-    """
-    non_first = {i for group in exact for i in group[1:]}
-    reps = [i for i, r in enumerate(records) if r.readable and i not in non_first]
-    if len(reps) < 2:
-        return []
-    bits = np.array([records[i].dhash for i in reps], dtype=np.float32)
-    distance = bits @ (1.0 - bits).T + (1.0 - bits) @ bits.T
-    lightness = np.array([records[i].mean_l for i in reps])
-    close = (distance <= NEAR_DUPLICATE_BITS) & (
-        np.abs(lightness[:, None] - lightness[None, :]) <= NEAR_DUPLICATE_MEAN_L)
-    pairs = np.argwhere(np.triu(close, k=1))
-    return [[reps[k] for k in group] for group in _groups(len(reps), pairs)]
 
 
 def _assemble(n_files: int, records: list[FileStats], colours: ColourTotals, settings: dict) -> dict:
@@ -426,8 +281,8 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
     Returns
     -------
     dict
-        JSON-able; file lists hold relative paths, duplicate groups are
-        sorted lists of files.
+        JSON-able through :func:`to_json` (histograms are :class:`Histogram`);
+        file lists hold relative paths, duplicate groups are sorted lists of files.
 
         ``n_files``, ``n_analysed``, ``sampled``, ``n_readable``
             Counts; ``sampled`` is True when only ``n_analysed`` of
@@ -446,11 +301,11 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
         ``exact_duplicates``
             Groups with the same file bytes or the same decoded pixels.
         ``near_duplicates``
-            Groups by perceptual hash (module docstring), exact duplicates excluded.
+            Groups by difference hash (:mod:`colorcore.duplicates`), exact duplicates excluded.
         ``ab_hist``
-            ``{"edges", "counts", "n"}`` from :func:`colorcore.metrics.ab_histogram`.
+            :class:`Histogram` from :func:`colorcore.metrics.ab_histogram`.
         ``hue_hist``, ``chroma_hist``
-            ``{"edges", "counts"}``: 36 hue bins in degrees over pixels with
+            1-D :class:`Histogram`: 36 hue bins in degrees over pixels with
             chroma > ``HUE_MIN_CHROMA``; chroma over all pixels.
         ``settings``
             The thresholds used.
@@ -471,6 +326,14 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
                 "hue_min_chroma": HUE_MIN_CHROMA, "near_duplicate_bits": NEAR_DUPLICATE_BITS,
                 "near_duplicate_mean_l": NEAR_DUPLICATE_MEAN_L}
     return _assemble(len(files), records, colours, settings)
+
+
+def to_json(stats: dict) -> dict:
+    """The JSON layout of a :func:`folder_stats` or :func:`checkpoint_data_stats` result.
+
+    Histograms become :meth:`Histogram.to_dict` dicts; everything else is kept as it is.
+    """
+    return {key: value.to_dict() if isinstance(value, Histogram) else value for key, value in stats.items()}
 
 
 def summary_lines(stats: dict) -> list[str]:

@@ -26,7 +26,7 @@ from PIL import Image
 
 from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
 from .lab import encode_ab, encode_input, rgb_to_lab
-from .metrics import ab_histogram, merge_histograms
+from .metrics import Histogram, ab_histogram
 from .models import SIZE_MULTIPLE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -314,9 +314,12 @@ def _split_sizes(n_files: int, n_test: int | None, n_val: int | None) -> tuple[i
     return (default if n_test is None else n_test, default if n_val is None else n_val)
 
 
-def training_ab_histogram(images: torch.Tensor | list[torch.Tensor], batch: int = 256) -> dict:
-    """a*b* histogram of uint8 training images, (N, 3, H, W) or a list (for the app's histogram page)."""
-    return merge_histograms([
+def training_ab_histogram(images: torch.Tensor | list[torch.Tensor], batch: int = 256) -> Histogram:
+    """a*b* histogram of uint8 training images, (N, 3, H, W) or a list (stored as ``train_ab_hist``).
+
+    Raises ``ValueError`` if there are no images.
+    """
+    return Histogram.merge([
         ab_histogram(rgb_to_lab(chunk.float() / 255.0).permute(0, 2, 3, 1).numpy())
         for chunk in image_batches(images, batch)])
 

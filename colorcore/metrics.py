@@ -28,10 +28,16 @@ green_recall
 hue_accuracy
     Of original pixels with chroma > 20, the fraction whose predicted hue is
     within 45 degrees and predicted chroma > 10 (None if there are none).
+
+:class:`Histogram` is the one histogram type (a*b* by :func:`ab_histogram`, hue and
+chroma by :mod:`colorcore.hue_chroma`), with the JSON layout stored in checkpoints.
 """
 from __future__ import annotations
 
+import functools
 import math
+import operator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -160,26 +166,158 @@ class MetricAccumulator:
         return {k: out[k] for k in METRIC_NAMES}
 
 
-def ab_histogram(lab: np.ndarray, bins: int = 44, limit: float = AB_LIMIT) -> dict:
+@dataclass(frozen=True, eq=False)
+class Histogram:
+    """Counts over bins: 1-D (hue, chroma) or square 2-D over a*b*, checked once when made.
+
+    Frozen, with read-only arrays, so a cached histogram cannot be changed in place.
+    :meth:`to_dict` gives the JSON layout stored in checkpoint metadata (``train_ab_hist``) and
+    written by ``colorcore analyze --json``; :meth:`from_dict` reads it back.
+
+    Parameters
+    ----------
+    edges : array_like of float, (k + 1,)
+        Bin edges, finite and strictly increasing; a 2-D histogram uses them on both axes.
+        Kept as float64.
+    counts : array_like, (k,) or (k, k)
+        Finite, non-negative; integer counts are kept as int64, others as float64.  In 2-D,
+        ``counts[i, j]`` counts a* bin i and b* bin j.
+    n : int, optional
+        Pixels counted (an a*b* histogram of pixels has ``counts.sum() == n``); None when the
+        histogram does not say.
+
+    Raises
+    ------
+    ValueError
+        If the edges or counts break the rules above, or ``n`` is not an integer >= 0.
+    """
+
+    edges: np.ndarray
+    counts: np.ndarray
+    n: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in zip(("edges", "counts", "n"), _checked(self.edges, self.counts, self.n, "histogram")):
+            object.__setattr__(self, name, value)
+
+    def __reduce__(self):
+        return (Histogram, (self.edges, self.counts, self.n))  # unpickled through the checks
+
+    def __repr__(self) -> str:
+        return (f"Histogram({self.ndim}-D, {len(self.centers)} bins over {self.edges[0]:g}..{self.edges[-1]:g}, "
+                f"n={self.n})")
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Histogram):
+            return NotImplemented
+        return (self.n == other.n and np.array_equal(self.edges, other.edges)
+                and np.array_equal(self.counts, other.counts))
+
+    __hash__ = None  # compared by value, and holds arrays
+
+    @classmethod
+    def from_dict(cls, data, what: str = "histogram") -> "Histogram":
+        """Read the stored layout ``{"edges", "counts"[, "n"]}`` (lists, as :meth:`to_dict` writes).
+
+        ``what`` names the histogram in error messages (e.g. ``"train_ab_hist"``).
+
+        Raises
+        ------
+        ValueError
+            If ``data`` is not a dict with ``edges`` and ``counts`` (and optionally ``n``)
+            and nothing else, or its values break the rules of :class:`Histogram`.
+        """
+        if not isinstance(data, dict) or "edges" not in data or "counts" not in data:
+            got = f"keys {sorted(map(str, data))}" if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"{what} must be a dict with 'edges' and 'counts', got {got}")
+        unknown = sorted(set(map(str, data)) - {"edges", "counts", "n"})
+        if unknown:
+            raise ValueError(f"{what} has unknown keys {unknown}; expected 'edges', 'counts' and 'n'")
+        return cls(*_checked(data["edges"], data["counts"], data.get("n"), what))
+
+    def to_dict(self) -> dict:
+        """``{"edges": floats, "counts": nested lists, "n": int}`` (no ``n`` when None); JSON-able."""
+        out = {"edges": self.edges.tolist(), "counts": self.counts.tolist()}
+        if self.n is not None:
+            out["n"] = self.n
+        return out
+
+    @property
+    def ndim(self) -> int:
+        """1 for a histogram over one quantity, 2 for a*b*."""
+        return self.counts.ndim
+
+    @property
+    def centers(self) -> np.ndarray:
+        """Bin centres, float64 (k,)."""
+        return (self.edges[:-1] + self.edges[1:]) / 2.0
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Counts as shares, float64: divided by ``n``, or by their sum when ``n`` is None or 0 (zeros stay 0)."""
+        return self.counts / float(self.n or self.counts.sum() or 1.0)
+
+    def __add__(self, other: "Histogram") -> "Histogram":
+        """The sum of two histograms with the same edges (``n`` is None unless both have it)."""
+        if not isinstance(other, Histogram):
+            return NotImplemented
+        if self.counts.shape != other.counts.shape or not np.array_equal(self.edges, other.edges):
+            raise ValueError(f"cannot add histograms with different bins: {self!r} and {other!r}")
+        n = None if self.n is None or other.n is None else self.n + other.n
+        return Histogram(self.edges, self.counts + other.counts, n)
+
+    @classmethod
+    def merge(cls, hists) -> "Histogram":
+        """Sum of one or more histograms with the same edges; ValueError if there are none."""
+        hists = list(hists)
+        if not hists:
+            raise ValueError("no histograms to merge")
+        return functools.reduce(operator.add, hists)
+
+
+def _checked(edges, counts, n, what: str) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Read-only float64 edges, int64 (or float64) counts and ``n``, checked as :class:`Histogram` says."""
+    arrays = {}
+    for name, value in (("edges", edges), ("counts", counts)):
+        try:
+            arrays[name] = np.array(value)
+        except ValueError:  # ragged nested lists
+            raise ValueError(f"{what} {name} must be a list or a list of equal-length lists") from None
+        if arrays[name].dtype.kind not in "iuf":
+            raise ValueError(f"{what} {name} must be numbers, got {arrays[name].dtype} values")
+    edges, counts = arrays["edges"], arrays["counts"]
+    if edges.ndim != 1 or edges.size < 2:
+        raise ValueError(f"{what} edges must be 1-D with at least 2 entries, got shape {edges.shape}")
+    edges = edges.astype(np.float64)
+    if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"{what} edges must be finite and strictly increasing, got {edges.tolist()}")
+    k = edges.size - 1
+    if counts.shape not in ((k,), (k, k)):
+        raise ValueError(f"{what} counts must have shape ({k},) or ({k}, {k}) for {k + 1} edges, got {counts.shape}")
+    counts = counts.astype(np.float64 if counts.dtype.kind == "f" else np.int64)
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError(f"{what} counts must be finite and >= 0")
+    if n is not None and (not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0):
+        raise ValueError(f"{what} n must be an integer >= 0 or None, got {n!r}")
+    edges.flags.writeable = False
+    counts.flags.writeable = False
+    return edges, counts, None if n is None else int(n)
+
+
+def ab_histogram(lab: np.ndarray, bins: int = 44, limit: float = AB_LIMIT) -> Histogram:
     """2-D histogram of a*b* (a* across, b* up) of a Lab array (..., 3).
+
+    a* and b* beyond ``limit`` count in the outer bins, so ``n`` is every pixel.  Edges are
+    rounded to 4 decimals (as stored in checkpoint metadata).
 
     Returns
     -------
-    dict
-        ``{"edges": list of bins + 1 floats, "counts": bins x bins nested list
-        (counts[i][j]: a* bin i, b* bin j), "n": pixels counted}``; JSON-able, so
-        it can be stored in checkpoint metadata.
+    Histogram
+        ``bins`` x ``bins`` counts (``counts[i, j]``: a* bin i, b* bin j) over
+        ``-limit..limit``; ``n``: pixels counted.
     """
     edges = np.linspace(-limit, limit, bins + 1)
     a = np.clip(lab[..., 1].ravel(), -limit, limit)
     b = np.clip(lab[..., 2].ravel(), -limit, limit)
     counts, _, _ = np.histogram2d(a, b, bins=[edges, edges])
-    return {"edges": edges.round(4).tolist(), "counts": counts.astype(np.int64).tolist(), "n": int(a.size)}
-
-
-def merge_histograms(hists: list[dict]) -> dict:
-    """Sum histograms made by :func:`ab_histogram` with the same edges."""
-    if not hists:
-        raise ValueError("no histograms to merge")
-    counts = np.sum([np.asarray(h["counts"], dtype=np.int64) for h in hists], axis=0)
-    return {"edges": hists[0]["edges"], "counts": counts.tolist(), "n": int(sum(h["n"] for h in hists))}
+    return Histogram(edges.round(4), counts.astype(np.int64), int(a.size))

@@ -134,8 +134,8 @@ def _metadata(cfg: TrainConfig, model_args: dict, notes: dict, data: TrainingSet
     return ckpt_io.new_metadata(
         name=cfg.name or Path(cfg.out).name.removesuffix(ckpt_io.SUFFIX), model_name=cfg.model,
         model_args=model_args, recipe=cfg.recipe, description=cfg.description, domain=cfg.domain,
-        train_config=dataclasses.asdict(cfg), data=data.manifest, train_ab_hist=training_ab_histogram(data.train),
-        runtime=runtime, **notes)
+        train_config=dataclasses.asdict(cfg), data=data.manifest,
+        train_ab_hist=training_ab_histogram(data.train).to_dict(), runtime=runtime, **notes)
 
 
 def setup(cfg: TrainConfig, *, resume: bool = False, log: Callable[[str], None] = print, dist: Dist = Dist(),

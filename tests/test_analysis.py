@@ -1,4 +1,4 @@
-"""Dataset analysis: folder statistics and their helpers, histograms, checkpoint data, CLI."""
+"""Dataset analysis: folder statistics and their helpers, checkpoint data, the JSON layout, CLI."""
 from __future__ import annotations
 
 import json
@@ -11,10 +11,11 @@ import tifffile
 from PIL import Image
 
 from colorcore import analysis
-from colorcore.analysis import (ColourTotals, FileStats, check_relative, checkpoint_data_stats, exact_duplicates,
-                                file_stats, folder_stats, hue_chroma_from_ab_hist, near_duplicates, sample_files)
+from colorcore.analysis import (ColourTotals, check_relative, checkpoint_data_stats, file_stats, folder_stats,
+                                sample_files, to_json)
+from colorcore.checkpoints import read_metadata
 from colorcore.cli import main
-from colorcore.metrics import ab_histogram, chroma_hue, lab_of
+from colorcore.metrics import Histogram, ab_histogram, chroma_hue, lab_of
 
 STATS_KEYS = {"n_files", "n_analysed", "sampled", "n_readable", "unreadable", "sizes", "tiny", "n_color",
               "n_gray", "near_gray", "exact_duplicates", "near_duplicates", "ab_hist", "hue_hist", "chroma_hist",
@@ -69,7 +70,11 @@ def test_folder_stats_counts_and_sizes(mixed_stats):
     assert s["tiny"] == ["sub/tiny.png"]
     assert (s["n_color"], s["n_gray"]) == (7, 1)
     assert s["near_gray"] == ["nearly_gray.png"]
-    json.dumps(s)
+    assert all(isinstance(s[k], Histogram) for k in ("ab_hist", "hue_hist", "chroma_hist"))
+    stored = json.loads(json.dumps(to_json(s)))
+    assert stored["ab_hist"] == s["ab_hist"].to_dict() and set(stored["ab_hist"]) == {"edges", "counts", "n"}
+    assert set(stored["hue_hist"]) == {"edges", "counts"}  # 1-D histograms carry no n, as before
+    assert Histogram.from_dict(stored["chroma_hist"]) == s["chroma_hist"]
 
 
 def test_folder_stats_duplicates(mixed_stats):
@@ -81,10 +86,11 @@ def test_folder_stats_duplicates(mixed_stats):
 def test_folder_stats_histograms(mixed_stats):
     ab, hue, chroma = mixed_stats["ab_hist"], mixed_stats["hue_hist"], mixed_stats["chroma_hist"]
     pixels = sum(w * h for w, h in zip(mixed_stats["sizes"]["widths"], mixed_stats["sizes"]["heights"]))
-    assert ab["n"] == pixels == int(np.sum(ab["counts"])) == sum(chroma["counts"])
-    assert len(hue["edges"]) == 37 and hue["edges"][0] == 0 and hue["edges"][-1] == 360
-    assert len(chroma["edges"]) == len(chroma["counts"]) + 1
-    assert 0 < sum(hue["counts"]) < pixels  # gray and near-gray pixels are not in the hue histogram
+    assert ab.n == pixels == ab.counts.sum() == chroma.counts.sum()
+    assert ab.ndim == 2 and ab.edges[0] == -110 and ab.edges[-1] == 110  # colorcore.units.AB_LIMIT
+    assert len(hue.edges) == 37 and hue.edges[0] == 0 and hue.edges[-1] == 360
+    assert len(chroma.edges) == len(chroma.counts) + 1
+    assert 0 < hue.counts.sum() < pixels  # gray and near-gray pixels are not in the hue histogram
 
 
 def test_hue_histogram_of_a_solid_colour(tmp_path):
@@ -93,8 +99,8 @@ def test_hue_histogram_of_a_solid_colour(tmp_path):
     Image.fromarray(rgb).save(tmp_path / "red.png")
     s = folder_stats(tmp_path)
     chroma, hue = (float(v.flat[0]) for v in chroma_hue(lab_of(rgb)))
-    assert s["hue_hist"]["counts"][int(hue // 10)] == 600 and sum(s["hue_hist"]["counts"]) == 600
-    assert s["chroma_hist"]["counts"][int(chroma // 5)] == 600
+    assert s["hue_hist"].counts[int(hue // 10)] == 600 and s["hue_hist"].counts.sum() == 600
+    assert s["chroma_hist"].counts[int(chroma // 5)] == 600
     assert s["n_color"] == 1 and not s["near_gray"] and not s["exact_duplicates"]
 
 
@@ -102,7 +108,7 @@ def test_folder_stats_large_image_is_downscaled(tmp_path):
     Image.fromarray(blocks(3, size=640, grid=8)).save(tmp_path / "big.png")
     s = folder_stats(tmp_path)
     assert s["sizes"] == {"widths": [640], "heights": [640]}
-    assert s["ab_hist"]["n"] == analysis.ANALYSIS_PX ** 2
+    assert s["ab_hist"].n == analysis.ANALYSIS_PX ** 2
 
 
 def test_folder_stats_sampling_is_seeded(mixed):
@@ -153,29 +159,13 @@ def test_file_stats_of_one_image_and_of_unreadable_files(mixed):
     assert record.mean_chroma > 10 and record.dhash.shape == (64,) and 0 <= record.mean_l <= 100
     assert record.byte_key and record.pixel_key
     result = colours.result()
-    assert result["ab_hist"]["n"] == 48 * 48 == sum(result["chroma_hist"]["counts"])
+    assert result["ab_hist"].n == 48 * 48 == result["chroma_hist"].counts.sum()
     broken = file_stats(mixed, "broken.png", colours)
     assert not broken.readable and broken.byte_key and broken.pixel_key is None
     assert broken.reason.startswith("broken.png")
     missing = file_stats(mixed, "missing.png", colours)
     assert missing.byte_key is None and "cannot read file" in missing.reason
-    assert colours.result()["ab_hist"]["n"] == 48 * 48  # unreadable files add no pixels
-
-
-def test_duplicate_finding_on_records():
-    bits = np.zeros(64, bool)
-    flipped = bits.copy()
-    flipped[:3] = True
-    records = [FileStats("a", byte_key="1", pixel_key="p", dhash=bits, mean_l=50.0),
-               FileStats("b", byte_key="2", pixel_key="p", dhash=bits, mean_l=50.0),   # same pixels as a
-               FileStats("c", byte_key="1", reason="c: broken"),                       # same bytes as a
-               FileStats("d", byte_key="4", pixel_key="q", dhash=flipped, mean_l=52.0),  # near a
-               FileStats("e", byte_key="5", pixel_key="r", dhash=~bits, mean_l=50.0),
-               FileStats("f", byte_key="6", pixel_key="s", dhash=bits, mean_l=80.0)]   # brighter than a
-    exact = exact_duplicates(records)
-    assert exact == [[0, 1, 2]]
-    assert near_duplicates(records, exact) == [[0, 3]]
-    assert near_duplicates(records[:1], []) == []
+    assert colours.result()["ab_hist"].n == 48 * 48  # unreadable files add no pixels
 
 
 def test_check_relative():
@@ -186,53 +176,34 @@ def test_check_relative():
             check_relative(bad, "file")
 
 
-def synthetic_ab_hist() -> dict:
-    """Default a*b* histogram (44 bins of 5 over -110..110) with three filled bins."""
-    hist = ab_histogram(np.zeros((0, 3), np.float32))
-    counts = np.zeros((44, 44), np.int64)
-    counts[28, 22] = 10  # a* 30..35, b* 0..5: centre (32.5, 2.5), hue 4.4, chroma 32.6
-    counts[22, 32] = 7  # a* 0..5, b* 50..55: centre (2.5, 52.5), hue 87.3, chroma 52.6
-    counts[22, 22] = 5  # centre (2.5, 2.5): chroma 3.5, too low for the hue histogram
-    return {**hist, "counts": counts.tolist(), "n": 22}
-
-
-def test_hue_chroma_from_ab_hist():
-    hue, chroma = hue_chroma_from_ab_hist(synthetic_ab_hist())
-    assert len(hue["counts"]) == 36 and hue["edges"][1] == 10
-    assert hue["counts"][0] == 10 and hue["counts"][8] == 7 and sum(hue["counts"]) == 17
-    assert chroma["counts"][6] == 10 and chroma["counts"][10] == 7 and chroma["counts"][0] == 5
-    assert sum(chroma["counts"]) == 22
-    hue12, chroma5 = hue_chroma_from_ab_hist(synthetic_ab_hist(), hue_bins=12, chroma_bins=5)
-    assert len(hue12["counts"]) == 12 and len(chroma5["counts"]) == 5 and chroma5["counts"][1] == 17
-
-
-@pytest.mark.parametrize("bad, message", [
-    ({"edges": [0, 1, 2]}, "'edges' and 'counts'"),
-    ({"edges": [0, 1, 2], "counts": [[1, 2, 3]]}, "must be 2 x 2"),
-])
-def test_hue_chroma_from_ab_hist_refuses_malformed(bad, message):
-    with pytest.raises(ValueError, match=message):
-        hue_chroma_from_ab_hist(bad)
-    with pytest.raises(ValueError, match="hue_bins"):
-        hue_chroma_from_ab_hist(synthetic_ab_hist(), hue_bins=0)
-
-
 def test_checkpoint_data_stats():
+    lab = np.array([[50.0, 32.5, 2.5]] * 10 + [[50.0, 2.5, 52.5]] * 7 + [[50.0, 2.5, 2.5]] * 5)
+    stored = ab_histogram(lab).to_dict()  # as training stores it
     meta = {"name": "x", "data": {"root": "../shared/data/places", "n_files": 100, "manifest_sha256": "ab" * 32,
                                   "split": {"test": 10, "val": 10, "train": 12, "pool": 80},
                                   "split_sha256": {}, "files": {"test": [], "val": [], "train": []}},
-            "train_ab_hist": synthetic_ab_hist()}
+            "train_ab_hist": stored}
     s = checkpoint_data_stats(meta)
     assert set(s) == {"root", "n_files", "manifest_sha256", "split", "ab_hist", "hue_hist", "chroma_hist",
                       "n_train_pixels"}
     assert (s["root"], s["n_files"], s["manifest_sha256"]) == ("../shared/data/places", 100, "ab" * 32)
-    assert s["split"]["train"] == 12 and s["n_train_pixels"] == 22 and s["ab_hist"] is meta["train_ab_hist"]
-    assert s["hue_hist"]["counts"][0] == 10 and sum(s["chroma_hist"]["counts"]) == 22
+    assert s["split"]["train"] == 12 and s["n_train_pixels"] == 22
+    assert s["ab_hist"] == ab_histogram(lab) and to_json(s)["ab_hist"] == stored
+    assert s["hue_hist"].counts[0] == 10 and s["hue_hist"].counts[8] == 7 and s["chroma_hist"].counts.sum() == 22
     assert all(v is None for v in checkpoint_data_stats({}).values())
     partial = checkpoint_data_stats({"data": {"n_files": 3}, "train_ab_hist": None})
     assert partial["n_files"] == 3 and partial["split"] is None and partial["hue_hist"] is None
     with pytest.raises(ValueError, match="must be a dict"):
         checkpoint_data_stats(None)
+    with pytest.raises(ValueError, match=r"train_ab_hist counts must have shape \(2,\) or \(2, 2\)"):
+        checkpoint_data_stats({"train_ab_hist": {"edges": [0, 1, 2], "counts": [[1, 2, 3]]}})
+
+
+def test_checkpoint_data_stats_of_a_shipped_checkpoint():
+    meta = read_metadata("places12-mse", catalog_only=True)
+    s = checkpoint_data_stats(meta)
+    assert to_json(s)["ab_hist"] == meta["train_ab_hist"]  # the stored layout, unchanged
+    assert s["n_train_pixels"] == s["ab_hist"].counts.sum() == s["chroma_hist"].counts.sum()
 
 
 def test_cli_analyze(mixed, tmp_path, capsys):
@@ -241,7 +212,8 @@ def test_cli_analyze(mixed, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "9 files, 9 analysed, 8 readable, 1 unreadable" in printed
     assert "exact duplicates: 1 groups (3 files)" in printed
-    assert set(json.loads(out.read_text())) == STATS_KEYS
+    written = json.loads(out.read_text())
+    assert set(written) == STATS_KEYS and written == to_json(folder_stats(mixed, max_images=50))
     assert main(["analyze", "--data", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a directory" in err

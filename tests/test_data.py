@@ -117,8 +117,9 @@ def test_training_histogram_counts_every_pixel_of_tensors_and_lists():
     from colorcore.data import training_ab_histogram
     imgs = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
     hist = training_ab_histogram(imgs, batch=2)
-    assert hist["n"] == 3 * 64 == sum(map(sum, hist["counts"]))
-    assert training_ab_histogram(list(imgs))["counts"] == hist["counts"]
+    assert hist.n == 3 * 64 == hist.counts.sum() and hist.ndim == 2
+    assert training_ab_histogram(list(imgs)) == hist
+    assert list(hist.to_dict()) == ["edges", "counts", "n"]  # the layout stored as train_ab_hist
 
 
 def _prep_cfg(folder, **kw):

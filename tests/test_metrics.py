@@ -1,11 +1,16 @@
-"""Metric definitions on known cases."""
+"""Metric definitions on known cases; the Histogram type and its stored layout."""
+import dataclasses
+import json
 import math
+import pickle
 
 import numpy as np
 import pytest
 
-from colorcore.metrics import (MetricAccumulator, ab_histogram, ab_rmse, auc_from_errors, colorfulness,
-                               merge_histograms, psnr, ssim)
+from colorcore.checkpoints import catalog_names, read_metadata
+from colorcore.metrics import (Histogram, MetricAccumulator, ab_histogram, ab_rmse, auc_from_errors, colorfulness,
+                               psnr, ssim)
+from colorcore.units import AB_LIMIT
 
 
 def _rgb(*color, h=8, w=8):
@@ -53,9 +58,85 @@ def test_accumulator_cast_green_recall_and_hue_accuracy():
     assert none.result()["green_recall"] is None and none.result()["hue_accuracy"] is None
 
 
-def test_histograms_merge():
+def test_ab_histogram_counts_every_pixel_over_the_ab_limit():
+    lab = np.zeros((4, 4, 3), np.float32)
+    lab[..., 1] = 20
+    lab[0, 0, 1:] = (500.0, -500.0)  # beyond the limit: the outer bins
+    h = ab_histogram(lab, bins=22)
+    assert isinstance(h, Histogram) and h.ndim == 2 and h.counts.shape == (22, 22)
+    assert h.n == 16 == h.counts.sum() and h.counts.dtype == np.int64 and h.edges.dtype == np.float64
+    assert (h.edges[0], h.edges[-1]) == (-AB_LIMIT, AB_LIMIT) and h.counts[21, 0] == 1
+    assert h.centers[0] == -AB_LIMIT + 5 and h.shares.sum() == pytest.approx(1.0)
+
+
+def test_histograms_merge_and_add():
     lab = np.zeros((4, 4, 3), np.float32)
     lab[..., 1] = 20
     h = ab_histogram(lab, bins=22)
-    assert h["n"] == 16 and np.asarray(h["counts"]).sum() == 16
-    assert np.asarray(merge_histograms([h, h])["counts"]).sum() == 32
+    assert (h + h).n == 32 and (h + h).counts.sum() == 32
+    assert Histogram.merge([h, h, h]) == Histogram(h.edges, 3 * h.counts, 48)
+    assert (h + Histogram(h.edges, h.counts)).n is None  # n only where both know it
+    with pytest.raises(ValueError, match="different bins"):
+        h + ab_histogram(lab, bins=44)
+    with pytest.raises(ValueError, match="no histograms to merge"):
+        Histogram.merge([])
+
+
+def test_histogram_is_frozen_read_only_and_picklable():
+    h = ab_histogram(np.zeros((2, 2, 3), np.float32), bins=4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        h.n = 3
+    with pytest.raises(ValueError, match="read-only"):
+        h.counts[0, 0] = 9
+    copy = pickle.loads(pickle.dumps(h))
+    assert copy == h and not copy.counts.flags.writeable
+    assert h != Histogram(h.edges, h.counts, 5) and h != h.to_dict()
+
+
+def test_histogram_dict_round_trip_keeps_the_layout():
+    h = ab_histogram(np.zeros((3, 3, 3), np.float32), bins=4)
+    stored = json.loads(json.dumps(h.to_dict()))
+    assert stored == {"edges": [-110.0, -55.0, 0.0, 55.0, 110.0],
+                      "counts": [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 9, 0], [0, 0, 0, 0]], "n": 9}
+    assert list(stored) == ["edges", "counts", "n"] and Histogram.from_dict(stored) == h
+    one_d = Histogram([0, 10, 20], [1.5, 2])
+    assert one_d.to_dict() == {"edges": [0.0, 10.0, 20.0], "counts": [1.5, 2.0]}  # no n, float counts kept
+    assert one_d.ndim == 1 and list(one_d.shares) == pytest.approx([1.5 / 3.5, 2 / 3.5])
+    assert list(Histogram([0, 1, 2], [0, 0]).shares) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("name", catalog_names())
+def test_shipped_checkpoint_histograms_read_and_write_back_unchanged(name):
+    stored = read_metadata(name, catalog_only=True).get("train_ab_hist")
+    if stored is None:
+        pytest.skip(f"{name} stores no training histogram")
+    h = Histogram.from_dict(stored, "train_ab_hist")
+    assert h.to_dict() == stored and json.dumps(h.to_dict()) == json.dumps(stored)
+    assert h.ndim == 2 and h.n == h.counts.sum() and h.edges[-1] == AB_LIMIT
+
+
+@pytest.mark.parametrize("data, message", [
+    (None, "train_ab_hist must be a dict with 'edges' and 'counts', got NoneType"),
+    ({"edges": [0, 1]}, r"must be a dict with 'edges' and 'counts', got keys \['edges'\]"),
+    ({"edges": [0, 1], "counts": [1], "bins": 1}, r"unknown keys \['bins'\]"),
+    ({"edges": [0], "counts": []}, r"edges must be 1-D with at least 2 entries, got shape \(1,\)"),
+    ({"edges": [[0, 1]], "counts": [1]}, r"edges must be 1-D with at least 2 entries, got shape \(1, 2\)"),
+    ({"edges": [0, 2, 1], "counts": [1, 1]}, "edges must be finite and strictly increasing"),
+    ({"edges": [0, float("inf")], "counts": [1]}, "edges must be finite"),
+    ({"edges": ["a", "b"], "counts": [1]}, "edges must be numbers"),
+    ({"edges": [0, 1, 2], "counts": [[1, 2, 3]]},
+     r"counts must have shape \(2,\) or \(2, 2\) for 3 edges, got \(1, 3\)"),
+    ({"edges": [0, 1, 2], "counts": [[1], [1, 2]]}, "counts must be a list or a list of equal-length lists"),
+    ({"edges": [0, 1], "counts": [None]}, "counts must be numbers"),
+    ({"edges": [0, 1], "counts": [-1]}, "counts must be finite and >= 0"),
+    ({"edges": [0, 1], "counts": [float("nan")]}, "counts must be finite and >= 0"),
+    ({"edges": [0, 1], "counts": [1], "n": -1}, "n must be an integer >= 0 or None, got -1"),
+    ({"edges": [0, 1], "counts": [1], "n": True}, "n must be an integer"),
+])
+def test_histogram_from_dict_refuses_malformed(data, message):
+    with pytest.raises(ValueError, match=message) as err:
+        Histogram.from_dict(data, "train_ab_hist")
+    assert str(err.value).startswith("train_ab_hist ")  # the message names what was read
+    if isinstance(data, dict) and {"edges", "counts"} <= set(data) and "bins" not in data:
+        with pytest.raises(ValueError, match="^histogram "):  # the constructor checks the same
+            Histogram(data["edges"], data["counts"], data.get("n"))

@@ -145,7 +145,7 @@ def test_native_scale_training_on_images_of_several_sizes(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from conftest import make_color_image
+    from helpers import make_color_image
     rng = np.random.default_rng(0)
     for i in range(12):
         h, w = (40, 48) if i % 2 else (90, 130)

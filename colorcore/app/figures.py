@@ -1,11 +1,9 @@
 """Plotly figures for the explorer: training curves, a*b* histograms, hue and chroma histograms.
 
-Plain functions of metadata and histogram dicts that return
-``plotly.graph_objects.Figure`` objects, so they can be tested without a
-browser.  Histogram dicts have the layout of
-:func:`colorcore.metrics.ab_histogram` (``edges``, ``counts`` with
-``counts[i][j]`` for a* bin i and b* bin j, ``n``) or, for 1-D histograms,
-``{"edges", "counts"}``.
+Plain functions of metadata and :class:`colorcore.metrics.Histogram` objects
+(2-D a*b* with ``counts[i, j]`` for a* bin i and b* bin j, or 1-D hue and
+chroma) that return ``plotly.graph_objects.Figure`` objects, so they can be
+tested without a browser.
 """
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from ..checkpoints import history, loss_name
+from ..metrics import Histogram
 
 _COLORS = qualitative.Plotly
 #: Lower end of the a*b* colour scale (log10 of a bin's share), fixed so figures side by side compare.
@@ -103,20 +102,25 @@ def metric_curves(metas: dict, metric: str = "val_ab_rmse") -> go.Figure:
     return fig
 
 
-def _log_density(counts: np.ndarray, n: float) -> np.ndarray:
+def _log_density(hist: Histogram) -> np.ndarray:
     """log10 of each bin's share of pixels; empty bins become NaN (drawn blank)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = counts / max(float(n), 1.0)
-        return np.where(counts > 0, np.log10(share), np.nan)
+        return np.where(hist.counts > 0, np.log10(hist.shares), np.nan)
 
 
-def ab_histogram_figure(hist: dict, title: str = "a*b* distribution") -> go.Figure:
+def _check_ndim(hist: Histogram, ndim: int) -> None:
+    if hist.ndim != ndim:
+        raise ValueError(f"expected a {ndim}-D histogram, got counts of shape {hist.counts.shape}")
+
+
+def ab_histogram_figure(hist: Histogram, title: str = "a*b* distribution") -> go.Figure:
     """2-D a*b* histogram (a* across, b* up, log density) with marginal histograms.
 
     Parameters
     ----------
-    hist : dict
-        ``{"edges", "counts", "n"}`` as made by :func:`colorcore.metrics.ab_histogram`.
+    hist : Histogram
+        2-D, as made by :func:`colorcore.metrics.ab_histogram`; shares are of ``n``
+        pixels (of the counts' sum when ``n`` is None).
     title : str
 
     Returns
@@ -125,24 +129,25 @@ def ab_histogram_figure(hist: dict, title: str = "a*b* distribution") -> go.Figu
         Heatmap bottom-left (colour scale fixed from 1e-6 to 1 of the pixels, so
         figures shown side by side compare), a* marginal above it, b* marginal
         to its right.
+
+    Raises
+    ------
+    ValueError
+        If ``hist`` is 1-D.
     """
-    edges = np.asarray(hist["edges"], dtype=np.float64)
-    counts = np.asarray(hist["counts"], dtype=np.float64)
-    if counts.ndim != 2 or counts.shape != (len(edges) - 1, len(edges) - 1):
-        raise ValueError(f"counts of shape {counts.shape} do not match {len(edges)} edges")
-    n = float(hist.get("n") or counts.sum() or 1.0)
-    centers = (edges[:-1] + edges[1:]) / 2
+    _check_ndim(hist, 2)
+    centers, shares = hist.centers, hist.shares
     fig = make_subplots(rows=2, cols=2, column_widths=[0.8, 0.2], row_heights=[0.2, 0.8],
                         shared_xaxes=True, shared_yaxes=True, horizontal_spacing=0.02,
                         vertical_spacing=0.02)
     fig.add_trace(go.Heatmap(
-        x=centers, y=centers, z=_log_density(counts, n).T, colorscale="Viridis", zmin=LOG_SHARE_MIN, zmax=0.0,
+        x=centers, y=centers, z=_log_density(hist).T, colorscale="Viridis", zmin=LOG_SHARE_MIN, zmax=0.0,
         colorbar={"title": {"text": "log10 share"}, "len": 0.75, "y": 0.38},
         hovertemplate="a* %{x:.0f}, b* %{y:.0f}<br>log10 share %{z:.2f}<extra></extra>", name="a*b*"),
         row=2, col=1)
-    fig.add_trace(go.Bar(x=centers, y=counts.sum(axis=1) / n, name="a* marginal", marker_color="#888",
+    fig.add_trace(go.Bar(x=centers, y=shares.sum(axis=1), name="a* marginal", marker_color="#888",
                          hovertemplate="a* %{x:.0f}: %{y:.3f}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Bar(y=centers, x=counts.sum(axis=0) / n, orientation="h", name="b* marginal",
+    fig.add_trace(go.Bar(y=centers, x=shares.sum(axis=0), orientation="h", name="b* marginal",
                          marker_color="#888", hovertemplate="b* %{y:.0f}: %{x:.3f}<extra></extra>"),
                   row=2, col=2)
     fig.update_xaxes(title_text="a* (green − / red +)", row=2, col=1)
@@ -151,32 +156,26 @@ def ab_histogram_figure(hist: dict, title: str = "a*b* distribution") -> go.Figu
     return fig
 
 
-def histogram_figure(hist: dict, title: str, x_title: str, *, color: str = "#4c78a8") -> go.Figure:
-    """Bar chart of a 1-D histogram ``{"edges", "counts"}`` (share of pixels or images)."""
-    edges = np.asarray(hist["edges"], dtype=np.float64)
-    counts = np.asarray(hist["counts"], dtype=np.float64)
-    if counts.shape != (len(edges) - 1,):
-        raise ValueError(f"{len(counts)} counts do not match {len(edges)} edges")
-    total = counts.sum() or 1.0
-    fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / total, width=np.diff(edges),
+def histogram_figure(hist: Histogram, title: str, x_title: str, *, color: str = "#4c78a8") -> go.Figure:
+    """Bar chart of a 1-D histogram (share of pixels or images); ValueError if ``hist`` is 2-D."""
+    _check_ndim(hist, 1)
+    fig = go.Figure(go.Bar(x=hist.centers, y=hist.shares, width=np.diff(hist.edges),
                            marker_color=color, hovertemplate="%{x:.0f}: %{y:.3f}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="share", bargap=0)
     return fig
 
 
-def hue_histogram_figure(hist: dict, title: str = "hue") -> go.Figure:
-    """Hue angle histogram (degrees), bars coloured by their hue."""
-    edges = np.asarray(hist["edges"], dtype=np.float64)
-    centers = (edges[:-1] + edges[1:]) / 2
+def hue_histogram_figure(hist: Histogram, title: str = "hue") -> go.Figure:
+    """Hue angle histogram (degrees, 1-D), bars coloured by their hue."""
     fig = histogram_figure(hist, title, "hue angle h_ab (degrees)")
     # Lab hue 0/90/180/270 degrees (red, yellow, green, blue) -> the HSL hues that look alike.
-    hsl = np.interp(centers, [0, 90, 180, 270, 360], [0, 60, 130, 220, 360]) % 360
+    hsl = np.interp(hist.centers, [0, 90, 180, 270, 360], [0, 60, 130, 220, 360]) % 360
     fig.update_traces(marker_color=[f"hsl({h:.0f},70%,50%)" for h in hsl])
     return fig
 
 
-def chroma_histogram_figure(hist: dict, title: str = "chroma") -> go.Figure:
-    """Chroma histogram (Lab units)."""
+def chroma_histogram_figure(hist: Histogram, title: str = "chroma") -> go.Figure:
+    """Chroma histogram (Lab units, 1-D)."""
     return histogram_figure(hist, title, "chroma C*ab (Lab units)")
 
 

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from colorcore.app import figures
-from colorcore.metrics import ab_histogram
+from colorcore.metrics import Histogram, ab_histogram
 
 
 def meta(name, loss="mse", epochs=6, val_every=2, offset=0.0):
@@ -78,22 +78,30 @@ def test_ab_histogram_figure_orientation_and_marginals():
     assert bars[1].orientation == "h"
 
 
-def test_ab_histogram_figure_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="do not match"):
-        figures.ab_histogram_figure({"edges": [0, 1, 2], "counts": [[1, 2, 3]], "n": 6})
+def test_ab_histogram_figure_of_a_stored_histogram_without_n():
+    stored = {"edges": [0, 1, 2], "counts": [[1, 0], [0, 3]]}
+    fig = figures.ab_histogram_figure(Histogram.from_dict(stored))
+    heat = next(t for t in fig.data if isinstance(t, go.Heatmap))
+    assert np.nanmax(np.asarray(heat.z, dtype=float)) == pytest.approx(math.log10(0.75))  # shares of the sum
+
+
+def test_figures_refuse_a_histogram_of_the_wrong_dimension():
+    with pytest.raises(ValueError, match=r"expected a 2-D histogram, got counts of shape \(2,\)"):
+        figures.ab_histogram_figure(Histogram([0, 1, 2], [1, 2]))
+    with pytest.raises(ValueError, match=r"expected a 1-D histogram, got counts of shape \(1, 1\)"):
+        figures.histogram_figure(Histogram([0, 1], [[1]]), "t", "x")
 
 
 def test_hue_and_chroma_histograms():
-    hue = {"edges": list(np.linspace(0, 360, 37)), "counts": list(range(36))}
+    hue = Histogram(np.linspace(0, 360, 37), np.arange(36))
     fig = figures.hue_histogram_figure(hue)
     bar = fig.data[0]
     assert len(bar.x) == 36 and math.isclose(sum(bar.y), 1.0)
     assert len(set(bar.marker.color)) > 10  # bars coloured by their hue
-    chroma = {"edges": [0, 10, 20, 30], "counts": [0, 0, 0]}
+    chroma = Histogram([0, 10, 20, 30], [0, 0, 0])
     fig = figures.chroma_histogram_figure(chroma)
     assert list(fig.data[0].y) == [0, 0, 0]  # an empty histogram does not divide by zero
-    with pytest.raises(ValueError):
-        figures.histogram_figure({"edges": [0, 1], "counts": [1, 2]}, "t", "x")
+    assert list(fig.data[0].width) == [10, 10, 10]
 
 
 def test_size_figure():
