@@ -22,6 +22,8 @@ from typing import Any, Callable
 
 #: Environment variable: worker threads of the server's queue (default 1).
 WORKERS_ENV = "COLORCORE_WORKERS"
+#: Environment variable: torch intra-op threads of the server process (default: cores / workers).
+THREADS_ENV = "COLORCORE_THREADS"
 #: Environment variable: jobs that may wait before new ones are refused (default 32).
 MAX_WAITING_ENV = "COLORCORE_MAX_WAITING"
 #: Seconds assumed for a job before any has been measured.
@@ -146,10 +148,11 @@ class WorkQueue:
 
     @classmethod
     def for_this_machine(cls) -> "WorkQueue":
-        """The server's queue: ``$COLORCORE_WORKERS`` workers (default 1) sharing the cores for torch threads."""
+        """The server's queue: ``$COLORCORE_WORKERS`` workers (default 1) sharing the cores for torch threads
+        (``$COLORCORE_THREADS`` overrides, e.g. when several server processes share one machine)."""
         workers = _env_int(WORKERS_ENV, 1)
-        cores = os.cpu_count() or 1
-        return cls(workers=workers, max_waiting=_env_int(MAX_WAITING_ENV, 32), threads=max(1, cores // workers))
+        threads = _env_int(THREADS_ENV, max(1, (os.cpu_count() or 1) // workers))
+        return cls(workers=workers, max_waiting=_env_int(MAX_WAITING_ENV, 32), threads=threads)
 
     def submit(self, fn: Callable[..., Any], *args, **kwargs) -> Job:
         """Queue ``fn(*args, **kwargs)``; returns its :class:`Job` at once.

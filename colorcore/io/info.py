@@ -20,7 +20,14 @@ UNIT_ALIASES = {"micron": "µm", "microns": "µm", "um": "µm", "μm": "µm", "\
 
 
 class ImageError(ValueError):
-    """An image that cannot be read or used; the message names the file and the problem."""
+    """An image that cannot be read or used; the message names the file and the problem.
+
+    ``too_large`` is True when the image was refused for its size (a server answers 413 then).
+    """
+
+    def __init__(self, message: str, *, too_large: bool = False):
+        super().__init__(message)
+        self.too_large = too_large
 
 
 def length_unit(unit: str) -> str | None:
@@ -198,4 +205,4 @@ def check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise ImageError(
             f"{name}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) exceeds the limit of "
-            f"{max_pixels / 1e6:.0f} MP; downscale or crop it first")
+            f"{max_pixels / 1e6:.0f} MP; downscale or crop it first", too_large=True)

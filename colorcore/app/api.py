@@ -1,0 +1,173 @@
+"""HTTP API for scripts, served by the explorer's own process: list checkpoints, colorize a file.
+
+``GET <base>/api/checkpoints`` returns the catalog as JSON; ``POST <base>/api/colorize`` takes a
+multipart form (the file in field ``image``; ``checkpoint``; optional ``working_size``,
+``temperature``, ``format=png|tiff16``, and ``channel``/``z``/``t`` for microscope stacks) and
+returns the full-resolution result: the same bytes ``python -m colorcore colorize`` writes for
+that file.  The work goes through the server's queue (:func:`colorcore.serve.get_server`) like
+the pages', under the same limits; every error is JSON ``{"error": "..."}`` with a 4xx status
+(429 with ``Retry-After`` when the queue is full).  Sign-in is the web server's (``deploy/``).
+"""
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from ..checkpoints import CheckpointError, catalog_names, default_temperature, model_spec, split_metrics
+from ..infer import colorize
+from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
+from ..serve import QueueFull, get_server
+from .catalog import domain_of, read_catalog
+from .inputs import APP_MAX_PIXELS
+from .names import result_filename, sanitize_filename
+
+#: Working sizes the API accepts (the pages offer a few of them).
+WORKING_SIZE_RANGE = (64, 2048)
+#: Metrics of the stored test split listed per checkpoint.
+SCORES = ("n_images", "psnr", "ab_rmse", "hue_accuracy", "colorfulness", "colorfulness_gt", "cast_a", "cast_b")
+#: Seconds a client is asked to wait before retrying when the queue is full.
+RETRY_AFTER_S = 5
+
+
+class ApiError(Exception):
+    """A request that cannot be served; becomes ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def checkpoint_entries() -> list[dict]:
+    """One JSON-able entry per catalog checkpoint: name, domain, model kind, temperature, test scores."""
+    entries = []
+    for name, meta in read_catalog().metas.items():
+        spec = model_spec(meta)
+        test = split_metrics(meta)
+        entries.append({"name": name, "domain": domain_of(meta), "description": meta.get("description", ""),
+                        "model": spec.name, "kind": spec.kind, "default_temperature": default_temperature(meta),
+                        "recommended": bool(meta.get("recommended")),
+                        "test": {k: test.get(k) for k in SCORES} if test else None})
+    return entries
+
+
+def _field(form, key: str) -> str | None:
+    value = form.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"form field {key!r} must be text, not a file")
+    return value.strip()
+
+
+def _number(form, key: str, kind: type, low: float, high: float):
+    text = _field(form, key)
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ApiError(400, f"{key} must be a {kind.__name__}, got {text!r}") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{key} must be between {low} and {high}, got {text}")
+    return value
+
+
+def _options(form) -> dict:
+    """Checked form fields: checkpoint, working_size, temperature, fmt and the plane choice."""
+    name = _field(form, "checkpoint")
+    if name is None:
+        raise ApiError(400, "form field 'checkpoint' is required (GET api/checkpoints lists the names)")
+    if name != "gray" and name not in catalog_names():
+        raise ApiError(404, f"no checkpoint named {sanitize_filename(name)!r}; "
+                            f"available: {', '.join(['gray', *catalog_names()])}")
+    fmt = _field(form, "format") or "png"
+    if fmt not in RESULT_FORMATS:
+        raise ApiError(400, f"format must be one of {', '.join(RESULT_FORMATS)}, got {fmt!r}")
+    try:
+        plane = {"channel": parse_channel(_field(form, "channel")) if _field(form, "channel") else None,
+                 "z": parse_z(_field(form, "z")) if _field(form, "z") else None,
+                 "t": _number(form, "t", int, 0, 1_000_000)}
+    except ValueError as err:
+        raise ApiError(400, str(err)) from None
+    return {"name": name, "fmt": fmt, "plane": plane,
+            "working_size": _number(form, "working_size", int, *WORKING_SIZE_RANGE) or 512,
+            "temperature": _number(form, "temperature", float, 0.0, 10.0)}
+
+
+def colorize_file(data: bytes, file_name: str, options: dict) -> tuple[bytes, dict]:
+    """The queued work of one request: read, colorize, encode; returns the file and facts for headers."""
+    image, info = read_image(data, name=file_name, max_pixels=APP_MAX_PIXELS, **options["plane"])
+    checkpoint = get_server().checkpoints.get(options["name"])
+    result = colorize(image, checkpoint, working_size=options["working_size"], temperature=options["temperature"])
+    facts = {"X-Colorcore-Checkpoint": checkpoint.name, "X-Colorcore-Size": f"{info.width}x{info.height}",
+             "X-Colorcore-Normalization": info.normalization or "none"}
+    if info.selection:
+        facts["X-Colorcore-Plane"] = info.selection
+    return encode_result(result.rgb, info, checkpoint.name, options["fmt"]), facts
+
+
+async def _read_form(request: Request, max_bytes: int):
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise ApiError(413, f"the upload is {int(length) / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    try:
+        return await request.form(max_files=1, max_fields=16, max_part_size=max_bytes)
+    except Exception as err:  # noqa: BLE001 - starlette raises several kinds for a malformed body
+        status = 413 if "size" in str(err).lower() else 400
+        raise ApiError(status, f"could not read the multipart form: {err}") from None
+
+
+async def _colorize(request: Request, max_bytes: int) -> Response:
+    form = await _read_form(request, max_bytes)
+    upload = form.get("image")
+    if upload is None or isinstance(upload, str):
+        raise ApiError(400, "send the image file in the multipart field 'image'")
+    options = _options(form)
+    file_name = sanitize_filename(upload.filename or "upload", default="upload")
+    data = await upload.read()
+    try:
+        job = get_server().queue.submit(colorize_file, data, file_name, options)
+    except QueueFull as err:
+        return JSONResponse({"error": str(err)}, status_code=429, headers={"Retry-After": str(RETRY_AFTER_S)})
+    try:
+        body, facts = await asyncio.to_thread(job.result)
+    except ImageError as err:
+        raise ApiError(413 if err.too_large else 422, str(err)) from None
+    except CheckpointError as err:
+        raise ApiError(404, str(err)) from None
+    except ValueError as err:
+        raise ApiError(400, str(err)) from None
+    suffix, media_type = RESULT_FORMATS[options["fmt"]]
+    out_name = result_filename(file_name, options["name"]).rsplit(".", 1)[0] + suffix
+    return Response(body, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{out_name}"', **facts})
+
+
+def api_routes(base_path: str = "", max_upload_mb: int = 200) -> list[Mount]:
+    """Starlette routes of the API under ``<base_path>/api`` (give Streamlit's ``server.baseUrlPath``).
+
+    Parameters
+    ----------
+    base_path : str
+        URL prefix the explorer is served under, e.g. ``"colorcore"`` or ``"/colorcore/"``.
+    max_upload_mb : int
+        Largest request body accepted (the app's ``server.maxUploadSize``).
+    """
+    max_bytes = max_upload_mb * 1_000_000
+
+    async def checkpoints(_request: Request) -> Response:
+        return JSONResponse({"checkpoints": checkpoint_entries()})
+
+    async def colorize_route(request: Request) -> Response:
+        try:
+            return await _colorize(request, max_bytes)
+        except ApiError as err:
+            return JSONResponse({"error": str(err)}, status_code=err.status)
+
+    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    return [Mount(f"{prefix}/api", routes=[Route("/checkpoints", checkpoints, methods=["GET"]),
+                                           Route("/colorize", colorize_route, methods=["POST"])])]
+

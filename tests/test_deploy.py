@@ -1,0 +1,173 @@
+"""The explorer as a lab admin deploys it: deploy/run.sh (nginx with sign-in under a sub-path, 2 replicas) and the API.
+
+One ``deploy/run.sh --replicas 2`` runs for the module on free localhost ports with the tiny test
+catalog; the tests talk to it through nginx only, then stop it with SIGTERM and check that every
+process it started is gone.  Needs Debian's nginx (``.ci/run`` installs it).
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+import tifffile
+from playwright.sync_api import Error as PlaywrightError
+
+from browser_app import ROOT, TIMEOUT_MS, chromium, free_port, no_exception_box, upload, wait_images
+
+pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx (apt-get install nginx)")
+
+AUTH = ("lab", "colour-me")
+BASE = "/colorcore"
+
+
+def tiff16(height: int = 120, width: int = 180, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, (33000 + rng.integers(0, 4000, (height, width))).astype(np.uint16))
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def deployment(tiny_catalog, tmp_path_factory):
+    """``deploy/run.sh --replicas 2`` on a free port: yields (base URL, pids it started, its process)."""
+    tmp = tmp_path_factory.mktemp("deploy")
+    htpasswd = tmp / "htpasswd"
+    hashed = subprocess.run(["openssl", "passwd", "-apr1", AUTH[1]], capture_output=True, text=True, check=True)
+    htpasswd.write_text(f"{AUTH[0]}:{hashed.stdout.strip()}\n")
+    port = free_port()
+    log = tmp / "run.log"
+    env = {**os.environ, "COLORCORE_CHECKPOINTS": str(tiny_catalog), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(["bash", "deploy/run.sh", "--port", str(port), "--base-path", BASE,
+                             "--htpasswd", str(htpasswd), "--replicas", "2"], cwd=ROOT, env=env,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 150
+    while "serving at" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"deploy/run.sh did not start:\n{log.read_text()}")
+        time.sleep(0.5)
+    pids = [int(p) for p in re.findall(r"pid (\d+)", log.read_text())]
+    yield f"http://127.0.0.1:{port}{BASE}", pids, proc
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_without_credentials_nothing_is_served(deployment):
+    url, _, _ = deployment
+    for path in ("/", "/api/checkpoints", "/_stcore/health"):
+        reply = requests.get(url + path, timeout=30)
+        assert reply.status_code == 401 and "streamlit" not in reply.text.lower()
+    reply = requests.post(url + "/api/colorize", files={"image": ("x.tif", tiff16())},
+                          data={"checkpoint": "places12-mse"}, timeout=30)
+    assert reply.status_code == 401
+
+
+def test_api_checkpoints_and_a_good_image_gives_the_cli_bytes(deployment, tiny_catalog, tmp_path):
+    url, _, _ = deployment
+    listing = requests.get(url + "/api/checkpoints", auth=AUTH, timeout=30).json()["checkpoints"]
+    assert {c["name"] for c in listing} == {"places12-mse", "places12-huber", "places500-mse", "places500-huber"}
+    assert {"domain", "kind", "test", "default_temperature"} <= set(listing[0])
+    (tmp_path / "cells.tif").write_bytes(tiff16())
+    reply = requests.post(url + "/api/colorize", auth=AUTH, timeout=120,
+                          files={"image": ("cells.tif", (tmp_path / "cells.tif").read_bytes(), "image/tiff")},
+                          data={"checkpoint": "places500-huber", "working_size": "256"})
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "image/png"
+    assert 'filename="cells_places500-huber.png"' in reply.headers["content-disposition"]
+    cli = subprocess.run([sys.executable, "-m", "colorcore", "colorize", str(tmp_path / "cells.tif"), "--checkpoint",
+                          "places500-huber", "--working-size", "256", "--out", str(tmp_path / "out")],
+                         cwd=ROOT, env={**os.environ, "COLORCORE_CHECKPOINTS": str(tiny_catalog)},
+                         capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert reply.content == (tmp_path / "out" / "cells.png").read_bytes()
+    tiff = requests.post(url + "/api/colorize", auth=AUTH, timeout=120, files={"image": ("cells.tif", tiff16())},
+                         data={"checkpoint": "places500-huber", "format": "tiff16"})
+    assert tiff.status_code == 200 and tifffile.imread(io.BytesIO(tiff.content)).dtype == np.uint16
+
+
+@pytest.mark.parametrize("files,data,status,words", [
+    ({"image": ("notes.tif", b"not an image at all")}, {"checkpoint": "places12-mse"}, 422, "notes.tif"),
+    ({"image": ("x.tif", tiff16())}, {"checkpoint": "nope"}, 404, "no checkpoint named 'nope'"),
+    ({}, {"checkpoint": "places12-mse"}, 400, "field 'image'"),
+    ({"image": ("x.tif", tiff16())}, {"checkpoint": "places12-mse", "working_size": "9999"}, 400, "working_size"),
+    ({"image": ("x.tif", tiff16())}, {"checkpoint": "places12-mse", "temperature": "0.3"}, 400, "regression"),
+    ({"image": ("x.tif", tiff16())}, {"checkpoint": "places12-mse", "format": "jpeg"}, 400, "format"),
+])
+def test_api_bad_requests_get_a_json_4xx_and_the_server_keeps_serving(deployment, files, data, status, words):
+    url, _, _ = deployment
+    reply = requests.post(url + "/api/colorize", auth=AUTH, files=files or {"other": ("a", b"a")}, data=data,
+                          timeout=60)
+    assert reply.status_code == status and words in reply.json()["error"]
+    assert requests.get(url + "/api/checkpoints", auth=AUTH, timeout=30).status_code == 200
+
+
+def test_api_refuses_an_oversized_image_from_its_header(deployment):
+    url, _, _ = deployment
+    buf = io.BytesIO()  # 8000 x 6000 = 48 MP declared, over the app's 40 MP limit; tiny file (compressed zeros)
+    tifffile.imwrite(buf, np.zeros((6000, 8000), np.uint8), compression="zlib")
+    reply = requests.post(url + "/api/colorize", auth=AUTH, files={"image": ("huge.tif", buf.getvalue())},
+                          data={"checkpoint": "places12-mse"}, timeout=60)
+    assert reply.status_code == 413 and "huge.tif" in reply.json()["error"]
+
+
+def test_browser_signs_in_through_nginx_and_colorizes_a_16bit_tiff(deployment, tmp_path):
+    url, _, _ = deployment
+    (tmp_path / "cells.tif").write_bytes(tiff16(200, 300))
+    with chromium() as browser:
+        anonymous = browser.new_context().new_page()
+        try:  # headless Chromium either shows nginx's 401 page or refuses the navigation for want of credentials
+            assert anonymous.goto(url + "/").status == 401
+        except PlaywrightError as err:
+            assert "AUTH" in str(err)
+        assert not anonymous.locator('[data-testid="stApp"]').count()
+        context = browser.new_context(http_credentials={"username": AUTH[0], "password": AUTH[1]})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url + "/")
+        page.get_by_role("heading", name="Colorize").wait_for()
+        upload(page, tmp_path / "cells.tif")
+        wait_images(page, 2)
+        no_exception_box(page)
+
+
+def test_two_sessions_land_on_their_own_replica_and_both_are_served(deployment, tmp_path):
+    url, _, _ = deployment
+    replicas = set()
+    with chromium() as browser:
+        pages = []
+        for i in range(2):
+            context = browser.new_context(http_credentials={"username": AUTH[0], "password": AUTH[1]})
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url + "/")
+            page.get_by_role("heading", name="Colorize").wait_for()
+            replicas.add(next(c["value"] for c in context.cookies() if c["name"] == "colorcore_replica"))
+            pages.append(page)
+        for i, page in enumerate(pages):
+            (tmp_path / f"s{i}.tif").write_bytes(tiff16(160, 200, seed=i))
+            upload(page, tmp_path / f"s{i}.tif")
+        for page in pages:
+            wait_images(page, 2)
+            no_exception_box(page)
+    assert len(replicas) == 2  # round robin for new sessions, then the cookie keeps each on its own
+
+
+def test_sigterm_stops_every_process_it_started(deployment):
+    _, pids, proc = deployment
+    assert len(pids) == 3  # two Streamlit replicas and nginx
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    time.sleep(1)
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
