@@ -21,7 +21,20 @@ def _favicon() -> Image.Image:
     return Image.fromarray((rgb * 255).astype(np.uint8))
 
 
-st.set_page_config(page_title="colorcore explorer", page_icon=_favicon(), layout="wide")
+ABOUT = """**colorcore explorer**: colorize grayscale micrographs with convolutional networks, compare
+checkpoints, browse their training curves and colour distributions.
+
+*Your images.* Uploads are held in this server's memory for your session only: they are never
+written to disk (a Zeiss CZI file is the one exception: the CZI library reads it from a temporary
+file that is deleted as soon as it has been read) and are gone when the session ends. Results are
+computed on this server; nothing is sent anywhere else, and nothing is fetched from the internet.
+
+*The colours are predictions.* A network guesses colours from gray levels and textures it saw in
+training; on a kind of image it never saw (electron micrographs, DIC), the colours mean nothing.
+"""
+
+st.set_page_config(page_title="colorcore explorer", page_icon=_favicon(), layout="wide",
+                   menu_items={"About": ABOUT})
 
 PAGES = [
     st.Page("pages/colorize.py", title="Colorize", icon=":material/palette:", default=True),
