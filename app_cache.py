@@ -32,7 +32,7 @@ from colorcore.app.names import build_zip, content_hash, sanitize_filename
 from colorcore.app import results
 from colorcore.app.results import WORKING_SIZES, Colorized, result_file, run_preview
 from colorcore.checkpoints import Checkpoint, CheckpointError, read_metadata
-from colorcore.io import ImageError
+from colorcore.io import Z_MAX, ImageError, Layout, read_layout
 from colorcore.serve import Job, QueueFull, get_server
 
 #: Seconds between updates of a waiting page's place in the queue.
@@ -63,13 +63,45 @@ def catalog() -> Catalog:
 
 
 @st.cache_data(max_entries=16, max_size="1GB", show_spinner=False)
-def _decode(digest: str, name: str, _data: bytes) -> LoadedImage:
-    return load_image(name, _data, digest=digest)
+def _decode(digest: str, name: str, plane: tuple, _data: bytes) -> LoadedImage:
+    return load_image(name, _data, digest=digest, plane=dict(plane) or None)
 
 
-def load_upload(name: str, data: bytes) -> LoadedImage:
-    """Decode an upload (cached by content); raises :class:`colorcore.io.ImageError`."""
-    return _decode(content_hash(data), sanitize_filename(name, default="upload"), data)
+def load_upload(name: str, data: bytes, plane: dict | None = None) -> LoadedImage:
+    """Decode an upload (cached by content and plane choice); raises :class:`colorcore.io.ImageError`."""
+    return _decode(content_hash(data), sanitize_filename(name, default="upload"),
+                   tuple(sorted((plane or {}).items())), data)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _layout(digest: str, name: str, _data: bytes) -> Layout:
+    return read_layout(_data, name=name)
+
+
+def plane_pickers(name: str, data: bytes, key: str) -> dict | None:
+    """Channel, z and time pickers for a microscope stack, shown only for the axes the file has.
+
+    Returns the choices for :func:`colorcore.io.read_image` (None for a plain image). Channel
+    names come from the file's metadata (OME-XML, CZI); z offers ``max`` (a maximum projection).
+    """
+    digest = content_hash(data)
+    layout = _layout(digest, sanitize_filename(name, default="upload"), data)
+    channels, planes, times = layout.size("C"), layout.size("Z"), layout.size("T")
+    if max(channels, planes, times) <= 1:
+        return None
+    st.caption(f"{sanitize_filename(name)}: a stack with axes {layout.describe()}.")
+    cols = st.columns(3)
+    choice = {}
+    if channels > 1:
+        choice["channel"] = cols[0].selectbox("Channel", range(channels), format_func=layout.channel_label,
+                                              key=f"{key}.channel.{digest[:12]}")
+    if planes > 1:
+        choice["z"] = cols[1].selectbox("Z plane", [Z_MAX, *range(planes)], index=1 + planes // 2,
+                                        format_func=lambda z: "maximum projection" if z == Z_MAX else str(z),
+                                        key=f"{key}.z.{digest[:12]}")
+    if times > 1:
+        choice["t"] = cols[2].number_input("Time point", 0, times - 1, 0, key=f"{key}.t.{digest[:12]}")
+    return choice
 
 
 # ---------------------------------------------------------------------------
@@ -340,11 +372,12 @@ def image_inputs(prefix: str, *, multiple: bool) -> list[tuple[str, bytes]]:
     return items or _shared_inputs(prefix, multiple)
 
 
-def load_or_report(name: str, data: bytes) -> LoadedImage | None:
-    """Decode one input; shows an ``st.error`` naming the file and returns None if it cannot be used."""
+def load_or_report(name: str, data: bytes, key: str = "input") -> LoadedImage | None:
+    """Decode one input (with plane pickers for stacks); an ``st.error`` naming the file if it cannot be used."""
     try:
+        plane = plane_pickers(name, data, key)
         with st.spinner(f"Reading {sanitize_filename(name, default='upload')}..."):
-            return load_upload(name, data)
+            return load_upload(name, data, plane)
     except ImageError as err:
         st.error(f"Skipped: {err}")
     except (MemoryError, OSError) as err:

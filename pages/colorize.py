@@ -21,7 +21,7 @@ if not files:
 
 downloads = []
 for i, (file_name, data) in enumerate(files):
-    loaded = ac.load_or_report(file_name, data)
+    loaded = ac.load_or_report(file_name, data, "colorize")
     if loaded is None:
         continue
     if i == 0:

@@ -21,7 +21,7 @@ if not chosen or not inputs:
             "measured against it.")
     st.stop()
 
-loaded = ac.load_or_report(*inputs[0])
+loaded = ac.load_or_report(*inputs[0], "compare")
 if loaded is None:
     st.stop()
 outputs = {}

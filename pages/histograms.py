@@ -14,7 +14,7 @@ if not inputs:
             "a grayscale one with the colours of the checkpoint's training images.")
     st.stop()
 
-loaded = ac.load_or_report(*inputs[0])
+loaded = ac.load_or_report(*inputs[0], "histograms")
 if loaded is None:
     st.stop()
 ac.micrograph_domain(loaded, cat, "histograms.checkpoint", name)

@@ -1,11 +1,13 @@
 """AppTest checks of every page of the Streamlit explorer, on the tiny checkpoint catalog."""
 from __future__ import annotations
 
+import io
 import math
 import os
 
 import numpy as np
 import pytest
+import tifffile
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -268,3 +270,34 @@ def test_colorize_vivid_checkpoint_has_a_temperature_slider(domain_env):
     assert not at.error
     assert at.get("download_button")[0].label == "Download cells_places500-vivid.png"
     assert [img.value for img in at.get("image")] != first  # another preview at another temperature
+
+
+def ome_stack() -> bytes:
+    """A 3-channel, 5-plane 16-bit OME-TIFF (LZW) with channel names and a pixel size."""
+    rng = np.random.default_rng(5)
+    data = (1000 + rng.integers(0, 3000, (3, 5, 40, 56))).astype(np.uint16)
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, data, ome=True, compression="lzw", metadata={
+        "axes": "CZYX", "Channel": {"Name": ["DAPI", "GFP", "mCherry"]},
+        "PhysicalSizeX": 0.325, "PhysicalSizeY": 0.325, "PhysicalSizeXUnit": "µm", "PhysicalSizeYUnit": "µm"})
+    return buf.getvalue()
+
+
+def test_colorize_offers_plane_pickers_only_for_stacks(app_env):
+    at = open_page(PAGES[0])
+    at.file_uploader[0].set_value(("photo.png", color_png(), "image/png")).run()
+    ok(at)
+    assert not [s for s in at.selectbox if s.label in ("Channel", "Z plane")]
+    at.file_uploader[0].set_value(("cells.ome.tif", ome_stack(), "image/tiff")).run()
+    ok(at)
+    channel = next(s for s in at.selectbox if s.label == "Channel")
+    z = next(s for s in at.selectbox if s.label == "Z plane")
+    assert channel.options == ["DAPI", "GFP", "mCherry"] and z.value == 2 and "maximum projection" in z.options
+    assert any("channel 0 (DAPI) of 3" in str(r) for r in at.dataframe[-1].value["value"])
+    channel.set_value(1).run()
+    z = next(s for s in at.selectbox if s.label == "Z plane")
+    z.set_value("max").run()
+    ok(at)
+    facts = " ".join(str(v) for v in at.dataframe[-1].value["value"])
+    assert "channel 1 (GFP) of 3" in facts and "z max of 5" in facts
+    assert not at.error

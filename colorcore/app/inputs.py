@@ -95,8 +95,13 @@ class LoadedImage:
         return to_uint8(self.image)
 
 
+def plane_key(plane: dict | None) -> str:
+    """A short text naming a channel/z/t choice (``""`` for none), part of a loaded image's identity."""
+    return "/".join(f"{k}={v}" for k, v in sorted((plane or {}).items()) if v is not None)
+
+
 def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS,
-               digest: str | None = None) -> LoadedImage:
+               digest: str | None = None, plane: dict | None = None) -> LoadedImage:
     """Decode an upload's bytes.
 
     Parameters
@@ -108,6 +113,9 @@ def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS,
         Larger images are refused from their header.
     digest : str, optional
         :func:`colorcore.app.names.content_hash` of ``data`` when the caller already has it.
+    plane : dict, optional
+        ``channel``, ``z``, ``t`` choices for microscope stacks (see :func:`colorcore.io.read_image`);
+        the loaded image's ``digest`` then names the choice too, so results are cached per plane.
 
     Raises
     ------
@@ -116,8 +124,9 @@ def load_image(name: str, data: bytes, *, max_pixels: int = APP_MAX_PIXELS,
     """
     safe = sanitize_filename(name, default="upload")
     data = bytes(data)
-    image, info = read_image(data, name=safe, max_pixels=max_pixels)
-    return LoadedImage(safe, digest or content_hash(data), image, info)
+    image, info = read_image(data, name=safe, max_pixels=max_pixels, **(plane or {}))
+    identity = digest or content_hash(data)
+    return LoadedImage(safe, f"{identity}:{plane_key(plane)}" if plane_key(plane) else identity, image, info)
 
 
 def image_facts(info: ImageInfo) -> list[dict]:
@@ -129,8 +138,12 @@ def image_facts(info: ImageInfo) -> list[dict]:
             ("size", f"{info.width} x {info.height} px ({info.megapixels:.2f} MP)"),
             ("stored samples", f"{info.dtype} ({bits.get(info.dtype, info.dtype)}), shape {tuple(info.shape)}"),
             ("channels read", "RGB colour (used as ground truth)" if info.channels == 3 else "gray")]
-    if info.pages > 1:
+    if info.pages > 1 and not info.selection:
         rows.append(("pages", f"{info.pages} (page {info.page} used)"))
+    if info.selection:
+        rows.append(("plane", f"{info.selection} (axes {''.join(info.axes)}, shape {tuple(info.shape)})"))
+    if info.pixel_size:
+        rows.append(("pixel size", str(info.pixel_size)))
     rows.append(("normalisation", info.normalization or "none"))
     rows.append(("notes", "; ".join(info.notes) if info.notes else "none"))
     return [{"fact": k, "value": str(v)} for k, v in rows]
