@@ -33,7 +33,7 @@ for i, (file_name, data) in enumerate(files):
     if result is None:
         continue
     height, width = result.full_shape
-    right.image(result.rgb, caption=f"{name} (network at {result.working_shape[1]} x {result.working_shape[0]} px; "
+    right.image(display.preview(result.rgb), caption=f"{name} (network at {result.working_shape[1]} x {result.working_shape[0]} px; "
                 f"preview of the {width} x {height} px result)", width="stretch")
     st.iframe(display.slider_html(display.resized_to(loaded.display, result.rgb.shape[:2]), result.rgb,
                                   after_label=name))

@@ -48,7 +48,7 @@ class ColorModel(nn.Module):
                              "to classification (vivid-colour) models")
         return raw
 
-    def forward(self, lightness: torch.Tensor, temperature: float | None = None, *,
+    def forward(self, lightness: torch.Tensor, temperature: float | None = None,
                 raw: bool = False) -> torch.Tensor:
         """Encoded a*b* (N, 2, H, W), or the training output when ``raw``."""
         out = self.raw_output(lightness)
