@@ -14,7 +14,8 @@ def test_colorize_survives_the_whole_hostile_corpus(catalog_env, tmp_path, monke
     n_bad = sum(1 for _, expect in CASES.values() if expect == "error")
     assert len(at.error) == n_bad
     n_good = len(CASES) - n_bad
-    assert len(at.get("download_button")) == n_good + 1  # one per result plus the ZIP
+    # a PNG and a 16-bit TIFF per result, plus the ZIP
+    assert len(at.get("download_button")) == 2 * n_good + 1
     # hostile names are reduced to a safe base name, never a path
     at.file_uploader[0].set_value([(name, color_png(), "image/png") for name in HOSTILE_UPLOAD_NAMES]).run()
     ok(at)
