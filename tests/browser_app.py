@@ -134,13 +134,18 @@ def upload(page, path: Path) -> None:
 
 
 #: Installed in a page before it loads: records in ``window.__seen`` the wall-clock time (ms) at which
-#: the page first showed 2 images (input and result on Colorize) and the queue's "ahead of yours" note.
+#: the page first showed one image (``input``: the upload on Colorize), two (``result``: input and result),
+#: the queue's "... ahead of yours" note (``ahead``) and its "Working on your image" note (``working``).
 SEEN_SCRIPT = """
 window.__seen = {};
 const __check = () => {
-  const s = window.__seen;
-  if (!s.result && document.querySelectorAll('[data-testid="stImage"] img').length >= 2) s.result = Date.now();
-  if (!s.ahead && document.body && document.body.textContent.includes('ahead of yours')) s.ahead = Date.now();
+  const s = window.__seen, now = Date.now();
+  const images = document.querySelectorAll('[data-testid="stImage"] img').length;
+  const text = document.body ? document.body.textContent : '';
+  if (!s.input && images >= 1) s.input = now;
+  if (!s.result && images >= 2) s.result = now;
+  if (!s.ahead && text.includes('ahead of yours')) s.ahead = now;
+  if (!s.working && text.includes('Working on your image')) s.working = now;
 };
 new MutationObserver(__check).observe(document, {subtree: true, childList: true, characterData: true});
 """
