@@ -68,6 +68,10 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "the study's network: ResNet-18 front at 1/8 resolution, nearest-neighbour decoder, a*b* regression"),
     ModelSpec("study_resnet18_classes", "colorcore.models.study:StudyClassNet", CLASSIFICATION, "ce",
               "the study's network classifying a*b* bins (Zhang et al. 2016): vivid colours"),
+    ModelSpec("unet_resnet18", "colorcore.models.unet:UNetColorNet", REGRESSION, "huber",
+              "U-Net on the study's encoder: skips from every stage, bilinear upsampling, a*b* regression"),
+    ModelSpec("unet_resnet18_classes", "colorcore.models.unet:UNetClassNet", CLASSIFICATION, "ce",
+              "U-Net on the study's encoder classifying a*b* bins: vivid colours with sharp edges"),
     ModelSpec("gray", "colorcore.models.base:GrayBaseline", REGRESSION, None,
               "baseline: a* = b* = 0 (the input's gray levels)"),
 )}

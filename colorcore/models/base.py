@@ -60,3 +60,34 @@ class GrayBaseline(ColorModel):
 
     def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
         return lightness.new_zeros((lightness.shape[0], 2, *lightness.shape[-2:]))
+
+
+class ClassificationModel(ColorModel):
+    """A model predicting a distribution over a*b* classes (Zhang et al. 2016), decoded by the annealed mean.
+
+    Subclasses call :meth:`_init_classes` in their constructor and return class logits at half
+    resolution from :meth:`raw_output`.  The bin centres and rebalancing weights are buffers, so
+    they travel in the checkpoint with the weights.
+    """
+
+    takes_temperature = True
+
+    def _init_classes(self, n_bins: int, temperature: float) -> None:
+        from ..quantize import check_temperature
+
+        if n_bins < 2:
+            raise ValueError(f"n_bins must be >= 2, got {n_bins}")
+        self.temperature = check_temperature(temperature)
+        self.register_buffer("centers", torch.zeros(n_bins, 2))
+        self.register_buffer("class_weights", torch.ones(n_bins))
+
+    def decode(self, raw: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Class logits -> encoded a*b* at twice their resolution (annealed mean; None: the default temperature)."""
+        import torch.nn.functional as F
+
+        from ..lab import AB_SCALE
+        from ..quantize import annealed_mean, check_temperature
+
+        temperature = self.temperature if temperature is None else check_temperature(temperature)
+        ab = annealed_mean(raw, self.centers, temperature) / AB_SCALE
+        return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..lab import AB_SCALE
-from ..quantize import DEFAULT_TEMPERATURE, annealed_mean, check_temperature
-from .base import ColorModel, check_lightness
+from ..config import DEFAULT_TEMPERATURE
+from .base import ClassificationModel, ColorModel, check_lightness
 from .resnet import resnet18_front, torchvision_front
 
 
@@ -52,7 +50,7 @@ class StudyColorNet(ColorModel):
         return self.decoder(self.encoder(lightness))
 
 
-class StudyClassNet(ColorModel):
+class StudyClassNet(ClassificationModel):
     """The study's network as a classifier over quantised a*b* (Zhang et al. 2016).
 
     Same encoder and decoder as :class:`StudyColorNet` with ``n_bins`` output
@@ -71,25 +69,13 @@ class StudyClassNet(ColorModel):
         As in :class:`StudyColorNet`.
     """
 
-    takes_temperature = True
-
     def __init__(self, n_bins: int, temperature: float = DEFAULT_TEMPERATURE, *, init: bool = True):
         super().__init__()
-        if n_bins < 2:
-            raise ValueError(f"n_bins must be >= 2, got {n_bins}")
+        self._init_classes(n_bins, temperature)
         self.encoder = _encoder(init)
         self.decoder = nn.Sequential(*_study_decoder(n_bins))
-        self.temperature = check_temperature(temperature)
-        self.register_buffer("centers", torch.zeros(n_bins, 2))
-        self.register_buffer("class_weights", torch.ones(n_bins))
 
     def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) encoded lightness -> class logits (N, Q, H/2, W/2)."""
         check_lightness(lightness)
         return self.decoder(self.encoder(lightness))
-
-    def decode(self, raw: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
-        """Class logits -> encoded a*b* at twice their resolution (annealed mean; None: the default temperature)."""
-        temperature = self.temperature if temperature is None else check_temperature(temperature)
-        ab = annealed_mean(raw, self.centers, temperature) / AB_SCALE
-        return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
