@@ -101,3 +101,36 @@ def test_settings_from_the_environment_are_checked(monkeypatch):
     monkeypatch.setenv("COLORCORE_WORKERS", "zero")
     with pytest.raises(ValueError, match="COLORCORE_WORKERS must be a whole number"):
         WorkQueue.for_this_machine()
+
+
+def test_job_cache_shares_a_key_retries_failures_and_evicts_the_oldest(gate):
+    from colorcore.serve import JobCache
+
+    queue = WorkQueue(workers=1, max_waiting=10)
+    cache = JobCache(queue, max_entries=2)
+    first = cache.get_or_submit("a", gate.wait, 5)
+    assert cache.get_or_submit("a", lambda: "other") is first  # in flight: the same job
+    gate.set()
+    first.result(5)
+    bad = cache.get_or_submit("b", lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        bad.result(5)
+    retried = cache.get_or_submit("b", lambda: "ok")
+    assert retried is not bad and retried.result(5) == "ok"
+    cache.get_or_submit("c", lambda: "c").result(5)
+    cache.get_or_submit("d", lambda: "d").result(5)
+    assert cache.get_or_submit("a", lambda: "again").result(5) == "again"  # "a" was evicted, recomputed
+    queue.shutdown()
+
+
+def test_checkpoint_store_loads_once_per_file_version(catalog_env):
+    from colorcore.serve import CheckpointStore
+
+    store = CheckpointStore(max_entries=2)
+    first = store.get("places12-mse")
+    assert store.get("places12-mse") is first
+    (catalog_env / "places12-mse.safetensors").touch()  # a rewritten file is a new version
+    import os
+    stat = (catalog_env / "places12-mse.safetensors").stat()
+    os.utime(catalog_env / "places12-mse.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert store.get("places12-mse") is not first
