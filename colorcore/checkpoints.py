@@ -7,7 +7,9 @@ accessors below.  It is parsed from the file's header without torch and without 
 weight, and loading never unpickles anything: safetensors holds only raw tensors.
 
 A name such as ``places500-huber`` resolves to ``<catalog>/places500-huber.safetensors``
-(:func:`colorcore.paths.catalog_dir`).  ``gray`` is a built-in baseline that predicts a* = b* = 0.
+(:func:`colorcore.paths.catalog_dir`), else to the same file in the folder of checkpoints users
+trained (:func:`colorcore.paths.user_catalog_dir`): a shipped name always wins.  ``gray`` is a
+built-in baseline that predicts a* = b* = 0.
 torch is imported only by the functions that load or save weights.
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from . import __version__
 from .io import atomic_write_bytes
 from .models import ModelSpec, get_spec
-from .paths import catalog_dir
+from .paths import catalog_dir, user_catalog_dir
 from .units import check_recipe
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,6 +104,14 @@ class SplitMetrics(TypedDict, total=False):
     temperature: float               # classification checkpoints: the temperature used
 
 
+class ParentInfo(TypedDict, total=False):
+    """The checkpoint a fine-tuned one started from (``train --init-from``)."""
+
+    name: str
+    sha256: str                      # of the parent's file
+    val: dict[str, float]            # its val_loss, val_ab_rmse, val_psnr on this run's validation split
+
+
 #: Colour classes of a classification checkpoint (``lambda`` is a keyword, hence this form).
 ClassesInfo = TypedDict("ClassesInfo", {"n_bins": int, "lambda": float, "temperature": float,
                                         "max_weight": float, "min_weight": float})
@@ -130,6 +140,8 @@ class CheckpointMeta(TypedDict, total=False):
     epochs_done: int
     complete: bool
     metrics: dict[str, SplitMetrics]  # split name ("test", "val", "all") -> metrics
+    parent: ParentInfo               # fine-tuned checkpoints only
+    reference_metrics: dict[str, SplitMetrics]  # other checkpoints (parent, gray) on this one's test split
 
 
 # ---------------------------------------------------------------- accessors
@@ -169,6 +181,11 @@ def history(meta: CheckpointMeta) -> list[EpochRecord]:
     return meta.get("history") or []
 
 
+def parent(meta: CheckpointMeta) -> ParentInfo | None:
+    """The checkpoint a fine-tuned checkpoint started from; None for one trained from scratch."""
+    return meta.get("parent") or None
+
+
 def split_metrics(meta: CheckpointMeta, split: str = "test") -> SplitMetrics:
     """Stored evaluation metrics of ``split`` (``{}`` when not evaluated)."""
     return meta.get("metrics", {}).get(split) or {}
@@ -198,10 +215,22 @@ def summary(meta: CheckpointMeta) -> dict:
 
 # ---------------------------------------------------------------- catalog and headers
 
+def _names_in(folder: Path) -> set[str]:
+    return {p.name[: -len(SUFFIX)] for p in folder.glob(f"*{SUFFIX}")} if folder.is_dir() else set()
+
+
 def catalog_names() -> list[str]:
-    """Names of the checkpoints in the catalog, sorted."""
-    folder = catalog_dir()
-    return sorted(p.name[: -len(SUFFIX)] for p in folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+    """Names of the checkpoints in the catalog (shipped and user-trained), sorted."""
+    return sorted(_names_in(catalog_dir()) | _names_in(user_catalog_dir()))
+
+
+def _catalog_path(name: str) -> Path | None:
+    """The file of catalog name ``name``: the shipped one, else the user-trained one, else None."""
+    for folder in (catalog_dir(), user_catalog_dir()):
+        path = folder / f"{name}{SUFFIX}"
+        if path.is_file():
+            return path
+    return None
 
 
 def list_catalog() -> list[CheckpointMeta]:
@@ -219,8 +248,8 @@ def resolve(name_or_path: str | os.PathLike, *, catalog_only: bool = False) -> P
     """
     text = str(name_or_path)
     if _NAME_RE.match(text) and not text.endswith(SUFFIX):
-        path = catalog_dir() / f"{text}{SUFFIX}"
-        if path.is_file():
+        path = _catalog_path(text)
+        if path is not None:
             return path
     if not catalog_only:
         path = Path(text)

@@ -30,6 +30,9 @@ TEMPERATURE_RANGE = (0.01, 1.0)
 #: How the student study trained (Adam at 1e-2, no warm-up, constant rate, no clipping, MSE).
 STUDY_RECIPE = {"recipe": "study", "loss": "mse", "optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0,
                 "warmup_epochs": 0.0, "schedule": "constant", "grad_clip": None}
+#: Fine-tuning defaults (``--init-from``), measured in docs/results.md: a tenth of the learning rate,
+#: a third of the epochs and a quarter of the warm-up of a run from scratch.
+FINETUNE_DEFAULTS = {"lr": 1e-4, "epochs": 30, "warmup_epochs": 0.5}
 
 
 def check_temperature(temperature: float) -> float:
@@ -65,6 +68,10 @@ class TrainConfig:
                        "settings too, under any option given)", RECIPES)
     loss: str | None = _opt(None, "training criterion (default: the model's, huber or ce; study recipe: mse)",
                             LOSS_NAMES)
+    # fine-tuning: a lab's few images start from a trained network instead of random weights
+    init_from: str | None = _opt(None, "fine-tune: start from this checkpoint (catalog name or file): its model, "
+                                 "arguments, colour classes, recipe and settings, with lr {lr:g}, {epochs} epochs "
+                                 "and {warmup_epochs:g} warm-up epochs unless given".format(**FINETUNE_DEFAULTS))
     # classification only: rare colours need up-weighting, else the mean colour is gray-brown
     rebalance: float = _opt(DEFAULT_LAMBDA, "classification: class rebalancing lambda (0: inverse prior, "
                             "1: no rebalancing)")
@@ -104,6 +111,8 @@ class TrainConfig:
     # where and how fast: bf16 only where the hardware computes it natively, else it is slower
     device: str = _opt("auto", "auto: cuda, then mps, then cpu", ("auto", "cpu", "cuda", "mps"))
     bf16: str = _opt("auto", "bf16 autocast (auto: on CUDA and CPUs with native bf16)", ("auto", "on", "off"))
+    # a background job beside a server leaves it cores (the app's training jobs use 1)
+    threads: int | None = _opt(None, "torch intra-op threads (default: torch's, one per core)")
     # what listings and the app show
     name: str = _opt("", "checkpoint name (default: the out file's stem)")
     description: str = _opt("", "one line shown in listings and the app")
@@ -137,10 +146,22 @@ class TrainConfig:
     def from_options(cls, given: dict) -> "TrainConfig":
         """Build from command-line values (None: not given) over the recipe's preset over the defaults.
 
-        The study recipe brings its optimiser settings (:data:`STUDY_RECIPE`); a value given explicitly wins.
+        The study recipe brings its optimiser settings (:data:`STUDY_RECIPE`); ``init_from`` brings the
+        parent's settings and the fine-tuning defaults (:func:`colorcore.finetune.parent_preset`); a value
+        given explicitly wins.
+
+        Raises
+        ------
+        colorcore.checkpoints.CheckpointError
+            If the ``init_from`` checkpoint cannot be found or read.
         """
         given = {k: v for k, v in given.items() if v is not None}
-        preset = STUDY_RECIPE if given.get("recipe") == "study" else {}
+        if given.get("init_from"):
+            from .finetune import parent_preset
+
+            preset = parent_preset(given["init_from"])
+        else:
+            preset = STUDY_RECIPE if given.get("recipe") == "study" else {}
         return cls.from_dict({**preset, **given})
 
     def validate(self) -> None:
@@ -165,6 +186,8 @@ class TrainConfig:
                 raise ValueError(f"{key} must be >= 0, got {getattr(self, key)}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 (or None for no clipping), got {self.grad_clip}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
 
     def _validate_model(self) -> None:
         """The model, its loss, recipe and classification settings fit together."""

@@ -1,4 +1,4 @@
-"""Where colorcore finds its files (shipped checkpoints, example images, data root) and the variables that move them.
+"""Where colorcore finds its files (shipped and user checkpoints, example images, data root) and the variables that move them.
 
 Each folder is looked up when asked for, so a variable set after import (a test's
 ``monkeypatch.setenv``, a server's configuration) takes effect.  In a source checkout the
@@ -17,6 +17,8 @@ CHECKPOINTS_ENV = "COLORCORE_CHECKPOINTS"
 SAMPLES_ENV = "COLORCORE_SAMPLES"
 #: Environment variable naming the root folder the app's dataset page offers.
 DATA_ROOT_ENV = "COLORCORE_DATA_ROOT"
+#: Environment variable naming the folder of checkpoints users train (the app's Train page, its jobs).
+USER_CHECKPOINTS_ENV = "COLORCORE_USER_CHECKPOINTS"
 
 #: The ``colorcore`` package folder.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -45,6 +47,23 @@ def catalog_dir() -> Path:
         return configured
     in_checkout = REPO_ROOT / "checkpoints"
     return in_checkout if in_checkout.is_dir() else Path(sys.prefix) / INSTALLED_CHECKPOINTS
+
+
+def user_catalog_dir() -> Path:
+    """Folder of the checkpoints users train, listed in the catalog after the shipped ones.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$COLORCORE_USER_CHECKPOINTS`` if set; else ``$XDG_DATA_HOME/colorcore/checkpoints``
+        (``~/.local/share/colorcore/checkpoints`` without it). It may not exist yet: it is
+        created when the first user checkpoint is written.
+    """
+    configured = _from_env(USER_CHECKPOINTS_ENV)
+    if configured:
+        return configured
+    data_home = _from_env("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return data_home / "colorcore" / "checkpoints"
 
 
 def samples_dir() -> Path:

@@ -14,7 +14,7 @@ from .io import atomic_write_bytes
 
 
 #: Training settings that may change when a run is resumed; every other one must match the interrupted run.
-RESUME_FREE = frozenset({"epochs", "device", "bf16", "val_every", "out", "description", "extra"})
+RESUME_FREE = frozenset({"epochs", "device", "bf16", "threads", "val_every", "out", "description", "extra"})
 
 
 def state_path(out: str | os.PathLike) -> Path:

@@ -1,9 +1,10 @@
 """Training: ``train(config)`` runs the loop, records history, writes checkpoints, resumes.
 
-Read top to bottom: :func:`setup` makes a :class:`Run` (device, data, model, optimiser,
-metadata), :func:`train_epoch` makes one pass over the training images, :func:`end_epoch`
-validates, writes the checkpoint and records history; :func:`train` and :func:`resume_run`
-loop over the epochs.  Images are decoded once into memory (uint8); Lab conversion and
+Read top to bottom: :func:`setup` makes a :class:`Run` (device, data, model: new, or the
+parent's when fine-tuning with ``init_from`` (:mod:`colorcore.finetune`), optimiser, metadata),
+:func:`train_epoch` makes one pass over the training images, :func:`end_epoch` validates,
+writes the checkpoint and records history; :func:`train` and :func:`resume_run` loop over
+the epochs.  Images are decoded once into memory (uint8); Lab conversion and
 augmentation run batched in torch on the training device, so loading never dominates.
 After every epoch the checkpoint file is replaced atomically (a killed run leaves the last
 complete epoch) and a resume state (optimizer, history) is written beside it
@@ -27,6 +28,7 @@ from torch import nn
 from . import checkpoints as ckpt_io
 from .config import TrainConfig  # noqa: F401  (re-exported: build a config and train it from one module)
 from .data import TrainingSet, augment_batch, image_batches, lab_batch, prepare_data, take, training_ab_histogram
+from .finetune import check_parent, load_parent, parent_metadata
 from .io import to_uint8
 from .lab import decode_ab, lab_to_rgb
 from .losses import get_loss, rebalanced_cross_entropy
@@ -105,28 +107,53 @@ class Run:
         return int(round(self.cfg.warmup_epochs * self.steps_per_epoch))
 
 
-def build_model(cfg: TrainConfig, train_imgs: torch.Tensor | list[torch.Tensor]
-                ) -> tuple[nn.Module, dict, LossFn, dict]:
-    """The network, its constructor arguments, its loss and notes for the metadata.
+def model_loss(cfg: TrainConfig, model: nn.Module) -> LossFn:
+    """The training criterion of ``model``: ``cfg.loss``, or for a classifier the cross-entropy
+    rebalanced by its own class centres and weights."""
+    if get_spec(cfg.model).kind != CLASSIFICATION:
+        return get_loss(cfg.loss)
+
+    def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return rebalanced_cross_entropy(logits, target, model.centers, model.class_weights)
+
+    return loss_fn
+
+
+def build_model(cfg: TrainConfig, train_imgs: torch.Tensor | list[torch.Tensor]) -> tuple[nn.Module, dict, dict]:
+    """A new network, its constructor arguments and notes for the metadata.
 
     A classification model gets its classes, colour prior and rebalancing weights from
     ``train_imgs`` (uint8, N x 3 x H x W or a list of 3 x H x W) and decodes at ``cfg.temperature``.
     """
     spec = get_spec(cfg.model)
     if spec.kind != CLASSIFICATION:
-        return spec.build(), {}, get_loss(cfg.loss), {}
+        return spec.build(), {}, {}
     bins = fit_bins(grid_counts(train_imgs), lam=cfg.rebalance)
     args = {"n_bins": len(bins.centers), "temperature": cfg.temperature}
     model = spec.build(**args)
     model.centers.copy_(torch.from_numpy(bins.centers))
     model.class_weights.copy_(torch.from_numpy(bins.weights))
-
-    def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return rebalanced_cross_entropy(logits, target, model.centers, model.class_weights)
-
     notes = {"classes": {"n_bins": len(bins.centers), "lambda": cfg.rebalance, "temperature": model.temperature,
                          "max_weight": float(bins.weights.max()), "min_weight": float(bins.weights.min())}}
-    return model, args, loss_fn, notes
+    return model, args, notes
+
+
+def _new_or_parent(cfg: TrainConfig, data: TrainingSet, device: torch.device, main: bool
+                   ) -> tuple[nn.Module, dict, LossFn, dict]:
+    """The network to train (new, or the parent's when fine-tuning), its arguments, loss and metadata notes.
+
+    A fine-tuned run's notes hold ``parent``: its name, SHA-256 and (rank 0) its scores on the validation images.
+    """
+    if not cfg.init_from:
+        torch.manual_seed(cfg.seed)  # with the split's seed, decides the initialisation
+        model, model_args, notes = build_model(cfg, data.train)
+        return model.to(device), model_args, model_loss(cfg, model), notes
+    model, model_args, notes, parent = load_parent(cfg)
+    model = model.to(device)
+    loss_fn = model_loss(cfg, model)
+    if main:
+        parent["val"] = estimate_val(model, data.val, cfg.recipe, device, loss_fn)
+    return model, model_args, loss_fn, {**notes, "parent": parent}
 
 
 def _metadata(cfg: TrainConfig, model_args: dict, notes: dict, data: TrainingSet, runtime: dict) -> dict:
@@ -148,7 +175,11 @@ def setup(cfg: TrainConfig, *, resume: bool = False, log: Callable[[str], None] 
         For an impossible configuration, an existing output of a fresh run, a missing or
         different resume state, or unusable data.
     """
+    if cfg.init_from:  # first: another model would otherwise be reported as a mismatch with the parent's loss
+        check_parent(cfg, parent_metadata(cfg.init_from))
     cfg.validate()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     if cfg.batch % dist.world:
         raise ValueError(f"batch ({cfg.batch}) must be divisible by the number of processes ({dist.world})")
     log = log if dist.main else (lambda _: None)
@@ -164,9 +195,7 @@ def setup(cfg: TrainConfig, *, resume: bool = False, log: Callable[[str], None] 
     if saved and saved["data_sha256"] != data.manifest["split_sha256"]:
         raise ValueError(f"cannot resume {cfg.out}: the data folder's files changed since the run started")
 
-    torch.manual_seed(cfg.seed)  # with the split's seed, decides the initialisation
-    model, model_args, loss_fn, notes = build_model(cfg, data.train)
-    model = model.to(device)
+    model, model_args, loss_fn, notes = _new_or_parent(cfg, data, device, dist.main)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam

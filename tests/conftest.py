@@ -1,6 +1,7 @@
 """Shared fixtures: small generated images and tiny checkpoints trained by the tests themselves."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,14 @@ from PIL import Image
 from colorcore.checkpoints import read_metadata, update_metadata
 from colorcore.train import TrainConfig, train
 from helpers import STUDY_NAMES, make_color_image
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_checkpoints(tmp_path_factory) -> Path:
+    """An empty folder of user-trained checkpoints for the whole session (never the developer's own)."""
+    folder = tmp_path_factory.mktemp("user-checkpoints")
+    os.environ["COLORCORE_USER_CHECKPOINTS"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

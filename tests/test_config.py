@@ -97,18 +97,19 @@ _GIVEN = {"model": "study_resnet18_classes", "recipe": "corrected", "loss": "ce"
           "scale": "native", "crop": 32, "batch": 6, "optimizer": "adam", "lr": 0.005, "weight_decay": 0.01,
           "warmup_epochs": 0.5, "schedule": "constant", "grad_clip": 2.5, "seed": 11, "group_pattern": "^(g)",
           "include": "^i", "oversample": "^o", "oversample_factor": 3, "val_every": 4, "device": "cpu",
-          "bf16": "off", "name": "n", "description": "a description", "domain": "histology"}
+          "bf16": "off", "threads": 2, "name": "n", "description": "a description", "domain": "histology"}
 
 
-def test_every_field_but_extra_is_a_flag_and_its_value_reaches_the_config():
+def test_every_field_but_extra_is_a_flag_and_its_value_reaches_the_config(tiny_checkpoint):
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     assert [f.name for f in flag_fields()] == [n for n in names if n != "extra"]
-    assert set(_GIVEN) == set(names) - {"data", "out", "extra"}  # a new field needs a value here
+    given = {**_GIVEN, "init_from": str(tiny_checkpoint)}  # its settings sit under every value given here
+    assert set(given) == set(names) - {"data", "out", "extra"}  # a new field needs a value here
     argv = ["--data", "D", "--out", "O"]
-    for name, value in _GIVEN.items():
+    for name, value in given.items():
         argv += [f"--{name.replace('_', '-')}", str(value)]
     cfg = _parse(argv)
-    assert dataclasses.asdict(cfg) == {"data": "D", "out": "O", **_GIVEN, "extra": {}}
+    assert dataclasses.asdict(cfg) == {"data": "D", "out": "O", **given, "extra": {}}
     assert cfg != TrainConfig(data="D", out="O")
 
 
