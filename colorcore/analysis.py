@@ -247,6 +247,7 @@ def _assemble(n_files: int, records: list[FileStats], colours: ColourTotals, set
         "sizes": {"widths": [r.width for r in readable], "heights": [r.height for r in readable]},
         "tiny": [r.file for r in readable if min(r.width, r.height) < settings["tiny_px"]],
         "n_color": sum(not r.gray for r in readable), "n_gray": sum(r.gray for r in readable),
+        "gray": [r.file for r in readable if r.gray],
         "near_gray": [r.file for r in readable
                       if not r.gray and r.mean_chroma < settings["near_gray_chroma"]],
         "exact_duplicates": [[records[i].file for i in group] for group in exact],
@@ -296,6 +297,8 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
         ``n_color``, ``n_gray``
             Readable images stored in colour / as gray (RGB files with three
             identical channels count as gray).
+        ``gray``
+            The files stored as gray.
         ``near_gray``
             Colour-stored files with mean chroma < ``near_gray_chroma``.
         ``exact_duplicates``

@@ -5,6 +5,7 @@ Importable as ``helpers`` (``tests/`` is on ``sys.path`` because ``conftest.py``
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,21 @@ def tiff_bytes(arr: np.ndarray) -> bytes:
 def color_png(seed: int = 1, h: int = 48, w: int = 64) -> bytes:
     """A small colour PNG (:func:`make_color_image`)."""
     return png_bytes(make_color_image(np.random.default_rng(seed), h, w))
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A ZIP archive (deflated) of ``{name: data}``, names written as given (``../`` included)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def color_zip(n: int = 12, seed: int = 0, h: int = 40, w: int = 48) -> bytes:
+    """A ZIP of ``n`` small colour PNGs (:func:`make_color_image`) in a folder ``stain/``."""
+    rng = np.random.default_rng(seed)
+    return zip_bytes({f"stain/img_{i:02d}.png": png_bytes(make_color_image(rng, h, w)) for i in range(n)})
 
 
 def gray_tiff16(h: int = 40, w: int = 56) -> bytes:

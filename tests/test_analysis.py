@@ -18,7 +18,7 @@ from colorcore.cli import main
 from colorcore.metrics import Histogram, ab_histogram, chroma_hue, lab_of
 
 STATS_KEYS = {"n_files", "n_analysed", "sampled", "n_readable", "unreadable", "sizes", "tiny", "n_color",
-              "n_gray", "near_gray", "exact_duplicates", "near_duplicates", "ab_hist", "hue_hist", "chroma_hist",
+              "n_gray", "gray", "near_gray", "exact_duplicates", "near_duplicates", "ab_hist", "hue_hist", "chroma_hist",
               "settings"}
 
 
@@ -68,7 +68,7 @@ def test_folder_stats_counts_and_sizes(mixed_stats):
     # noisy_a, sub/tiny
     assert s["sizes"] == {"widths": [64, 64, 48, 64, 80, 40, 64, 12], "heights": [64, 64, 48, 64, 80, 40, 64, 16]}
     assert s["tiny"] == ["sub/tiny.png"]
-    assert (s["n_color"], s["n_gray"]) == (7, 1)
+    assert (s["n_color"], s["n_gray"], s["gray"]) == (7, 1, ["gray.png"])
     assert s["near_gray"] == ["nearly_gray.png"]
     assert all(isinstance(s[k], Histogram) for k in ("ab_hist", "hue_hist", "chroma_hist"))
     stored = json.loads(json.dumps(to_json(s)))
