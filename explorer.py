@@ -26,7 +26,9 @@ checkpoints, browse their training curves and colour distributions.
 
 *Your images.* Uploads are held in this server's memory for your session only: they are never
 written to disk (a Zeiss CZI file is the one exception: the CZI library reads it from a temporary
-file that is deleted as soon as it has been read) and are gone when the session ends. Results are
+file that is deleted as soon as it has been read) and are gone when the session ends. The Train
+page is the other: a ZIP of training images is extracted into the server's training-job folder
+and deleted when its job ends; the checkpoint trained on it stays on the server. Results are
 computed on this server; nothing is sent anywhere else, and nothing is fetched from the internet.
 
 *The colours are predictions.* A network guesses colours from gray levels and textures it saw in
@@ -42,6 +44,7 @@ PAGES = [
     st.Page("pages/curves.py", title="Training curves", icon=":material/show_chart:"),
     st.Page("pages/histograms.py", title="a\\*b\\* histograms", icon=":material/bar_chart:"),
     st.Page("pages/dataset.py", title="Dataset analysis", icon=":material/dataset:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 
 # Pages check this flag: it is missing when a page URL was opened before the first run of

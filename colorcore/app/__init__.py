@@ -8,7 +8,11 @@ One module per concern; import the module you need (``from colorcore.app import 
 * :mod:`~colorcore.app.display`: display-size previews and the before/after slider (``slider.html``);
 * :mod:`~colorcore.app.results`: colorizations for the caches, metrics, colour summaries, test scores;
 * :mod:`~colorcore.app.folders`: folders under the data root and folder statistics as table rows;
-* :mod:`~colorcore.app.figures`: Plotly figures (training curves, a*b*, hue, chroma, sizes).
+* :mod:`~colorcore.app.figures`: Plotly figures (training curves, a*b*, hue, chroma, sizes);
+* :mod:`~colorcore.app.zipdata`, :mod:`~colorcore.app.trainingdata`: a ZIP of training images extracted
+  safely, training data checked; :mod:`~colorcore.app.training`: the Train page's requests, estimates,
+  progress; :mod:`~colorcore.app.jobs`, :mod:`~colorcore.app.jobrunner`: training jobs on disk and the
+  process that runs each.
 
 The Streamlit caches and shared widgets are in ``app_cache.py``; the pages in ``pages/``.
 """

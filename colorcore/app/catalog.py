@@ -19,6 +19,8 @@ DOMAIN_NOTES = {
                  "(hematoxylin purple, eosin pink, DAB brown).",
     "fluorescence": "Trained on fluorescence composites in the viewer convention: DNA blue, main marker green, "
                     "third marker red.",
+    "lab": "Trained on this server's Train page on a lab's own colour images (see each checkpoint's description "
+           "for its base and data).",
 }
 #: The study's grid, which the Compare page starts with, as checkpoints record it in their metadata:
 #: the regression network, the corrected recipe, each loss trained on each number of scene images.

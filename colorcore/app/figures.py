@@ -102,6 +102,18 @@ def metric_curves(metas: dict, metric: str = "val_ab_rmse") -> go.Figure:
     return fig
 
 
+def with_reference(fig: go.Figure, value: float | None, label: str) -> go.Figure:
+    """``fig`` with a dotted horizontal line at ``value`` labelled ``label`` (none for None or NaN).
+
+    The Train page marks where a fine-tuned run started: its base checkpoint's validation loss
+    and ab RMSE on the run's own validation images.
+    """
+    if value is not None and np.isfinite(value):
+        fig.add_hline(y=float(value), line_dash="dot", line_color="#888", annotation_text=label,
+                      annotation_position="top left")
+    return fig
+
+
 def _log_density(hist: Histogram) -> np.ndarray:
     """log10 of each bin's share of pixels; empty bins become NaN (drawn blank)."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,0 +1,183 @@
+"""The process that runs one training job of :mod:`colorcore.app.jobs`: ``python -m colorcore.app.jobrunner FOLDER``.
+
+It lowers its own OS priority (``nice``; the training child inherits it), waits for its turn (jobs in
+the order they were submitted, one at a time per jobs folder: a lock file), then runs
+``python -m colorcore train`` as a child with few threads (``--threads`` and ``OMP_NUM_THREADS``)
+and stops it when the job's ``cancel`` file appears.  A finished checkpoint is evaluated on the job's
+held-out test images next to its base and gray (:func:`colorcore.evaluate.evaluate`, what
+``colorcore evaluate`` runs), the metrics are stored in it and it is moved into the user catalog
+under the job's name.  Cancelled or failed, the job removes its partial checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .. import paths
+from . import jobs
+from .jobs import Job
+
+#: Seconds between looks at the queue, the cancel file and the training process.
+POLL_S = 0.5
+#: Seconds a cancelled training process gets to stop before it is killed.
+STOP_GRACE_S = 10
+#: Lines of the log shown when training fails.
+ERROR_LINES = 3
+
+
+@contextmanager
+def turn(job: Job) -> Iterator[bool]:
+    """Wait until ``job`` is first in the queue and holds the folder's lock; yields False if cancelled first."""
+    with open(jobs.jobs_dir() / ".lock", "a+b") as lock:
+        while True:
+            if job.cancel_flag.exists():
+                yield False
+                return
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                time.sleep(POLL_S)
+                continue
+            if not jobs.ahead_of(job):
+                break
+            fcntl.flock(lock, fcntl.LOCK_UN)  # an earlier job's runner is still waiting: let it go first
+            time.sleep(POLL_S)
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _stop(child: subprocess.Popen) -> None:
+    child.terminate()
+    try:
+        child.wait(STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def train_child(job: Job) -> int | None:
+    """Run ``python -m colorcore train`` for ``job``; its exit status, or None if the job was cancelled."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(jobs.train_threads()), "MKL_NUM_THREADS": str(jobs.train_threads())}
+    with open(job.log, "ab") as log:
+        child = subprocess.Popen([sys.executable, "-m", "colorcore", "train", *job.args], stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=job.path)
+    while child.poll() is None:
+        if job.cancel_flag.exists():
+            _stop(child)
+            return None
+        time.sleep(POLL_S)
+    return child.returncode
+
+
+def _last_lines(path: Path, n: int = ERROR_LINES) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return " / ".join(lines[-n:])
+
+
+def measured_speed(meta: dict) -> float | None:
+    """Training pixels per second of a run: median images/s of its epochs times the crop's pixels."""
+    history = meta.get("history") or []
+    if not history:
+        return None
+    config = meta.get("train_config", {})
+    crop = config.get("crop") or config.get("size")
+    return statistics.median(h["images_per_s"] for h in history) * crop ** 2
+
+
+def evaluate_job(job: Job) -> dict:
+    """Test metrics of the job's checkpoint, its base and gray on its held-out images; stored in the checkpoint.
+
+    Returns
+    -------
+    dict
+        ``{name: metrics}`` with the job's name for the new checkpoint.
+    """
+    import torch
+
+    from ..checkpoints import load_checkpoint, split_files, store_metrics, update_metadata
+    from ..evaluate import evaluate
+
+    torch.set_num_threads(jobs.train_threads())
+    new = dataclasses.replace(load_checkpoint(job.out), name=job.name)
+    job.pixels_per_s = measured_speed(new.meta)
+    others = ([load_checkpoint(job.base, catalog_only=True)] if job.base else []) + [load_checkpoint("gray")]
+    results, _ = evaluate(job.data, split_files(new.meta, "test") or [], [new, *others])
+    store_metrics(job.out, "test", {**results[job.name], "data": job.data})
+    update_metadata(job.out, reference_metrics={c.name: results[c.name] for c in others})
+    return results
+
+
+def publish(job: Job) -> str:
+    """Move the job's checkpoint into the user catalog under a name nothing else has; returns the name.
+
+    The name was reserved when the job was submitted; a shipped checkpoint of that name that
+    arrived since gets the job's a ``-2`` (``-3``...) suffix.
+    """
+    from ..checkpoints import catalog_names, update_metadata
+
+    name = jobs.reserve_name(job.name) if job.name in catalog_names() else job.name
+    if name != job.name:
+        update_metadata(job.out, name=name)
+    target = paths.user_catalog_dir() / f"{name}.safetensors"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(job.out, target)
+    return name
+
+
+def run(job: Job) -> int:
+    """Run ``job`` to its end (done, failed or cancelled); returns 0, or 1 if it failed."""
+    job.pid = os.getpid()
+    jobs.save(job)
+    with turn(job) as mine:
+        if not mine:
+            jobs.finish(job, "cancelled")
+            return 0
+        job.state, job.started = "running", time.time()
+        jobs.save(job)
+        status = train_child(job)
+        if status is None:
+            jobs.finish(job, "cancelled")
+            return 0
+        if status != 0:
+            jobs.finish(job, "failed", _last_lines(job.log) or f"training exited with status {status}")
+            return 1
+        job.state = "evaluating"
+        jobs.save(job)
+        try:
+            results = evaluate_job(job)
+            name = publish(job)
+        except (ValueError, OSError, RuntimeError) as err:
+            jobs.finish(job, "failed", f"evaluating the checkpoint failed: {err}")
+            return 1
+        job.metrics = {(name if key == job.name else key): value for key, value in results.items()}
+        job.name = name
+        jobs.finish(job, "done")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m colorcore.app.jobrunner FOLDER``: lower the priority, then :func:`run` the job in FOLDER."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m colorcore.app.jobrunner JOB_FOLDER", file=sys.stderr)
+        return 2
+    job = jobs.load(args[0])
+    os.nice(jobs.nice_increment())
+    return run(job)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
