@@ -1,7 +1,10 @@
 """The one model interface (:class:`ColorModel`) and the gray baseline."""
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import SIZE_MULTIPLE
@@ -25,7 +28,10 @@ class ColorModel(nn.Module):
     * ``model(x)``: encoded a*b* (inference, ONNX export);
     * ``model(x, raw=True)``: the training output (through a DDP wrapper too);
     * ``model.decode(raw, temperature)``: the training output as encoded a*b*;
-    * ``model.takes_temperature``: whether ``temperature`` means anything.
+    * ``model.takes_temperature``: whether ``temperature`` means anything;
+    * ``model.raw_and_features(x)``: the training output and the encoder features it came from
+      (what the domain check of :mod:`colorcore.domain` pools), in one pass;
+    * ``model.confidence(raw)``: per-pixel confidence in [0, 1] where the output has one.
     """
 
     #: True for models decoded with an annealed-mean temperature.
@@ -47,6 +53,19 @@ class ColorModel(nn.Module):
             raise ValueError(f"{type(self).__name__} is a regression model; a temperature applies only "
                              "to classification (vivid-colour) models")
         return raw
+
+    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The training output and the encoder's features it was computed from, (N, C, h, w).
+
+        The features are None for models without learned ones (the gray baseline); models with an
+        encoder return its output, so the domain check costs no second pass.
+        """
+        return self.raw_output(lightness), None
+
+    def confidence(self, raw: torch.Tensor) -> torch.Tensor | None:
+        """Per-pixel confidence (N, H, W) in [0, 1] at the resolution :meth:`decode` gives; None when the
+        output carries none (a regression model predicts one colour, not a distribution)."""
+        return None
 
     def forward(self, lightness: torch.Tensor, temperature: float | None = None,
                 raw: bool = False) -> torch.Tensor:
@@ -83,11 +102,16 @@ class ClassificationModel(ColorModel):
 
     def decode(self, raw: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         """Class logits -> encoded a*b* at twice their resolution (annealed mean; None: the default temperature)."""
-        import torch.nn.functional as F
-
         from ..lab import AB_SCALE
         from ..quantize import annealed_mean, check_temperature
 
         temperature = self.temperature if temperature is None else check_temperature(temperature)
         ab = annealed_mean(raw, self.centers, temperature) / AB_SCALE
         return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
+
+    def confidence(self, raw: torch.Tensor) -> torch.Tensor:
+        """1 - the normalised entropy of the class distribution (N, H, W): 1 where one class has all the
+        probability, 0 where all are equally likely; upsampled x2 bilinearly like :meth:`decode`'s a*b*."""
+        log_p = torch.log_softmax(raw.float(), dim=1)
+        entropy = -(log_p.exp() * log_p).sum(dim=1, keepdim=True) / math.log(raw.shape[1])
+        return F.interpolate(1 - entropy, scale_factor=2, mode="bilinear", align_corners=False)[:, 0].clamp(0, 1)

@@ -24,7 +24,21 @@ def _encoder(init: bool) -> nn.Sequential:
     return torchvision_front() if init else resnet18_front()
 
 
-class StudyColorNet(ColorModel):
+class _EncoderDecoder(ColorModel):
+    """The study's shape: ``decoder(encoder(x))``; the encoder's output is what the domain check pools."""
+
+    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training output and the encoder's features (N, 128, H/8, W/8), in one pass."""
+        check_lightness(lightness)
+        features = self.encoder(lightness)
+        return self.decoder(features), features
+
+    def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W) encoded lightness -> encoded a*b* (N, 2, H, W), or class logits (N, Q, H/2, W/2)."""
+        return self.raw_and_features(lightness)[0]
+
+
+class StudyColorNet(_EncoderDecoder):
     """The student study's network (after lukemelas/Automatic-Image-Colorization): a*b* regression.
 
     Encoder: the ResNet-18 front (:mod:`colorcore.models.resnet`: conv1 over one
@@ -44,13 +58,8 @@ class StudyColorNet(ColorModel):
         self.encoder = _encoder(init)
         self.decoder = nn.Sequential(*_study_decoder(2), nn.Upsample(scale_factor=2))
 
-    def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
-        """(N, 1, H, W) encoded lightness -> encoded a*b* (N, 2, H, W)."""
-        check_lightness(lightness)
-        return self.decoder(self.encoder(lightness))
 
-
-class StudyClassNet(ClassificationModel):
+class StudyClassNet(_EncoderDecoder, ClassificationModel):
     """The study's network as a classifier over quantised a*b* (Zhang et al. 2016).
 
     Same encoder and decoder as :class:`StudyColorNet` with ``n_bins`` output
@@ -74,8 +83,3 @@ class StudyClassNet(ClassificationModel):
         self._init_classes(n_bins, temperature)
         self.encoder = _encoder(init)
         self.decoder = nn.Sequential(*_study_decoder(n_bins))
-
-    def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
-        """(N, 1, H, W) encoded lightness -> class logits (N, Q, H/2, W/2)."""
-        check_lightness(lightness)
-        return self.decoder(self.encoder(lightness))
