@@ -112,6 +112,21 @@ class ParentInfo(TypedDict, total=False):
     val: dict[str, float]            # its val_loss, val_ab_rmse, val_psnr on this run's validation split
 
 
+class DomainCheck(TypedDict, total=False):
+    """What the training images look like to the checkpoint's own encoder (:mod:`colorcore.domain`)."""
+
+    features: str                    # how an image becomes a vector (colorcore.domain.FEATURES)
+    working_size: int                # long side images are seen at when scored
+    mean: list[float]                # (D,) mean vector of the training images
+    axes: list[list[float]]          # (k, D) principal axes of their covariance
+    variances: list[float]           # (k,) variance along each axis
+    residual_variance: float         # variance of each of the other D - k directions
+    threshold: float                 # distance that counts as in domain (a quantile of the validation split's)
+    quantile: float
+    val_in_domain: float             # share of the validation images in domain
+    fitted_on: dict[str, Any]        # folder and numbers of training and validation images
+
+
 #: Colour classes of a classification checkpoint (``lambda`` is a keyword, hence this form).
 ClassesInfo = TypedDict("ClassesInfo", {"n_bins": int, "lambda": float, "temperature": float,
                                         "max_weight": float, "min_weight": float})
@@ -142,6 +157,7 @@ class CheckpointMeta(TypedDict, total=False):
     metrics: dict[str, SplitMetrics]  # split name ("test", "val", "all") -> metrics
     parent: ParentInfo               # fine-tuned checkpoints only
     reference_metrics: dict[str, SplitMetrics]  # other checkpoints (parent, gray) on this one's test split
+    domain_check: DomainCheck        # the out-of-domain check's summary (None: not fitted)
 
 
 # ---------------------------------------------------------------- accessors
@@ -184,6 +200,11 @@ def history(meta: CheckpointMeta) -> list[EpochRecord]:
 def parent(meta: CheckpointMeta) -> ParentInfo | None:
     """The checkpoint a fine-tuned checkpoint started from; None for one trained from scratch."""
     return meta.get("parent") or None
+
+
+def domain_check(meta: CheckpointMeta) -> DomainCheck | None:
+    """The out-of-domain check's summary; None when it was never fitted (``checkpoints --fit-domain``)."""
+    return meta.get("domain_check") or None
 
 
 def split_metrics(meta: CheckpointMeta, split: str = "test") -> SplitMetrics:

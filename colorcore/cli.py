@@ -13,9 +13,10 @@ from pathlib import Path
 
 # Only modules that import without torch are imported here (``--help`` and ``checkpoints`` stay fast);
 # each command imports what its work needs.
-from .checkpoints import (CheckpointError, list_catalog, load_checkpoint, set_recommended, split_files,
-                          store_metrics, summary)
+from .checkpoints import (CheckpointError, list_catalog, load_checkpoint, model_spec, resolve, set_recommended,
+                          split_files, store_metrics, summary, update_metadata)
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, read_image
+from .models import CLASSIFICATION
 from .units import DEFAULT_WORKING_SIZE
 
 TEMPERATURE_HELP = ("annealed-mean temperature of classification (vivid) checkpoints, 0.01-1 "
@@ -33,6 +34,15 @@ class _Parser(argparse.ArgumentParser):
 
 def _err(message: str) -> None:
     print(f"colorcore: error: {message}", file=sys.stderr)
+
+
+def _progress():
+    """A progress bar wrapper for long loops when stderr is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return lambda it: tqdm(it, unit="img")
 
 
 # ---------------------------------------------------------------- train
@@ -77,17 +87,49 @@ def _add_colorize(sub) -> None:
     p.add_argument("--page", type=int, help="page of plain multi-page TIFFs (default the first)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
+    p.add_argument("--report", metavar="FILE",
+                   help="write a JSON list, one entry per input: file, checkpoint, in_domain, domain_score "
+                        "(1 = the edge of the checkpoint's training domain) and mean_confidence")
+    p.add_argument("--confidence", action="store_true",
+                   help="also write <stem>.confidence.png: how sure the network is of each pixel's colour "
+                        "(white = sure; classification checkpoints only)")
     p.set_defaults(func=_cmd_colorize)
 
 
-def _output_paths(image: Path, out_dir: Path, tiff16: bool) -> list[Path]:
+def _output_paths(image: Path, out_dir: Path, tiff16: bool, confidence: bool) -> list[Path]:
+    """The files ``colorize`` writes for ``image``: the PNG, then the TIFF and the confidence map if asked."""
     stem = image.stem[:-4] if image.stem.lower().endswith(".ome") else image.stem  # cells.ome.tif -> cells
-    return [out_dir / f"{stem}.png"] + ([out_dir / f"{stem}.tif"] if tiff16 else [])
+    return ([out_dir / f"{stem}.png"] + ([out_dir / f"{stem}.tif"] if tiff16 else [])
+            + ([out_dir / f"{stem}.confidence.png"] if confidence else []))
+
+
+def _check_targets(targets: list[Path], inputs: set, claimed: set, overwrite: bool) -> None:
+    """Raise unless every output may be written: not an input, not another input's output, not existing."""
+    for target in targets:
+        resolved = target.resolve()
+        if resolved in inputs:
+            raise ValueError(f"output {target} would overwrite an input; choose another --out")
+        if resolved in claimed:
+            raise ValueError(f"output {target} is also the output of another input with the same name")
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+
+
+def domain_note(checkpoint, result) -> str:
+    """What a printed line says about the domain check (``""`` when the checkpoint has no summary)."""
+    from .checkpoints import domain
+
+    if result.in_domain is None:
+        return ""
+    if result.in_domain:
+        return f"in the training domain (score {result.domain_score:.2f})"
+    return (f"OUTSIDE the {domain(checkpoint.meta)} training domain of {checkpoint.name} "
+            f"(score {result.domain_score:.2f} > 1): its colours are guesses")
 
 
 def _cmd_colorize(args) -> int:
     from .infer import check_temperature_for, colorize
-    from .io import RESULT_FORMATS, encode_result, parse_channel, parse_z
+    from .io import RESULT_FORMATS, encode_confidence, encode_result, parse_channel, parse_z
 
     if args.working_size < 8:
         raise ValueError(f"--working-size must be at least 8, got {args.working_size}")
@@ -95,33 +137,36 @@ def _cmd_colorize(args) -> int:
              "z": None if args.z is None else parse_z(args.z), "t": args.t}
     ckpt = load_checkpoint(args.checkpoint)
     check_temperature_for(ckpt, args.temperature)
+    if args.confidence and model_spec(ckpt.meta).kind != CLASSIFICATION:
+        raise ValueError(f"--confidence: {ckpt.name} is a regression checkpoint, which gives no per-pixel "
+                         "confidence (classification checkpoints such as *-vivid do)")
     out_dir = Path(args.out)
     inputs = {Path(p).resolve() for p in args.images}
     claimed: set = set()
     failures = 0
+    report = []
     for name in args.images:
         src = Path(name)
         try:
-            targets = _output_paths(src, out_dir, args.tiff16)
-            for target in targets:
-                resolved = target.resolve()
-                if resolved in inputs:
-                    raise ValueError(f"output {target} would overwrite an input; choose another --out")
-                if resolved in claimed:
-                    raise ValueError(f"output {target} is also the output of another input with the same name")
-                if target.exists() and not args.overwrite:
-                    raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+            targets = _output_paths(src, out_dir, args.tiff16, args.confidence)
+            _check_targets(targets, inputs, claimed, args.overwrite)
             image, info = read_image(src, page=args.page, max_pixels=args.max_pixels, **plane)
             result = colorize(image, ckpt, working_size=args.working_size, temperature=args.temperature)
             for target, fmt in zip(targets, RESULT_FORMATS):
                 atomic_write_bytes(target, encode_result(result.rgb, info, ckpt.name, fmt))
+            if args.confidence:
+                atomic_write_bytes(targets[-1], encode_confidence(result.confidence, info, ckpt.name))
             claimed.update(t.resolve() for t in targets)
+            report.append({"file": str(src), "checkpoint": ckpt.name, **result.report()})
             found = [f"{info.width} x {info.height}", info.dtype, info.selection, info.normalization,
-                     f"pixel {info.pixel_size}" if info.pixel_size else ""]
+                     f"pixel {info.pixel_size}" if info.pixel_size else "", domain_note(ckpt, result)]
             print(f"{src} -> {targets[0]} ({', '.join(f for f in found if f)})")
         except USER_ERRORS as err:
             failures += 1
             _err(str(err) if src.name in str(err) else f"{src}: {err}")
+            report.append({"file": str(src), "checkpoint": ckpt.name, "error": str(err)})
+    if args.report:
+        atomic_write_bytes(args.report, (json.dumps(report, indent=2) + "\n").encode())
     return 2 if failures else 0
 
 
@@ -177,10 +222,7 @@ def _cmd_evaluate(args) -> int:
     files = _split_files(args, checkpoints)
     if args.limit:
         files = files[: args.limit]
-    progress = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-        progress = lambda it: tqdm(it, unit="img")  # noqa: E731
+    progress = _progress()
     if args.temperature is not None:
         check_temperature(args.temperature)
     results, problems = evaluate(args.data, files, checkpoints, working_size=args.working_size,
@@ -207,10 +249,30 @@ def _add_checkpoints(sub) -> None:
     p.add_argument("--recommend", metavar="NAME",
                    help="mark catalog checkpoint NAME as its domain's recommended one (the others of that "
                         "domain are unmarked), then list")
+    p.add_argument("--fit-domain", metavar="NAME",
+                   help="fit the out-of-domain check of checkpoint NAME (catalog name or path) from its recorded "
+                        "training and validation files and store it in its metadata (weights unchanged), then list")
+    p.add_argument("--data", metavar="DIR",
+                   help="with --fit-domain: the folder NAME was trained on (default: the folder it records)")
     p.set_defaults(func=_cmd_checkpoints)
 
 
+def _fit_domain(name: str, data: str | None) -> None:
+    from .domain import fit_checkpoint
+
+    ckpt = load_checkpoint(name)
+    check = fit_checkpoint(ckpt, data, progress=_progress())
+    update_metadata(resolve(name), domain_check=check)
+    print(f"{ckpt.name}: domain check fitted on {check['fitted_on']['train_images']} training images; "
+          f"threshold from {check['fitted_on']['val_images']} validation images, "
+          f"{check['val_in_domain']:.1%} of them in domain", file=sys.stderr)
+
+
 def _cmd_checkpoints(args) -> int:
+    if args.data and not args.fit_domain:
+        raise ValueError("--data goes with --fit-domain NAME")
+    if args.fit_domain:
+        _fit_domain(args.fit_domain, args.data)
     if args.recommend:
         for name in set_recommended(args.recommend):
             print(f"updated {name}", file=sys.stderr)

@@ -11,6 +11,11 @@ full-resolution network activations.
 upsampled a*b*); a server runs :func:`predict` once, shows ``merge(..., max_side=1600)`` and
 makes the full-resolution ``merge`` only when the user downloads it: the same bytes as
 :func:`colorize`.
+
+Every prediction also says how far the image is from the checkpoint's training images
+(``domain_score``, ``in_domain``: :mod:`colorcore.domain`, from the same network pass) and, for
+classification checkpoints, how sure the network is of each pixel's colour (``confidence``, 1 -
+the normalised entropy of its class distribution, upsampled like a*b*).
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import Checkpoint
+from .checkpoints import Checkpoint, domain_check
+from .domain import Verdict, pool, verdict
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
 from .models import SIZE_MULTIPLE
 from .quantize import check_temperature
@@ -42,11 +48,28 @@ class ColorizeResult:
         (height, width) the network ran at.
     out_of_gamut : float
         Fraction of pixels whose Lab colour was outside sRGB and got clipped.
+    domain_score : float or None
+        Distance of the image from the checkpoint's training images, in units of its calibrated
+        threshold (:mod:`colorcore.domain`); None when the checkpoint has no domain summary.
+    in_domain : bool or None
+        ``domain_score <= 1``: the image is like the ones the checkpoint learned from.
+    confidence : np.ndarray, float32, shape (H, W), or None
+        Per-pixel confidence in [0, 1] (classification checkpoints; None for regression ones).
     """
 
     rgb: np.ndarray
     working_shape: tuple
     out_of_gamut: float
+    domain_score: float | None = None
+    in_domain: bool | None = None
+    confidence: np.ndarray | None = None
+
+    def report(self) -> dict:
+        """``in_domain``, ``domain_score`` and ``mean_confidence`` (None where not available), JSON-able and
+        rounded to 4 decimals: what ``colorize --report`` writes and the API sends."""
+        confidence = None if self.confidence is None else round(float(self.confidence.mean()), 4)
+        score = None if self.domain_score is None else round(self.domain_score, 4)
+        return {"in_domain": self.in_domain, "domain_score": score, "mean_confidence": confidence}
 
 
 def working_shape(height: int, width: int, working_size: int | None = DEFAULT_WORKING_SIZE) -> tuple[int, int]:
@@ -97,11 +120,18 @@ class Prediction:
         (h, w).
     recipe : str
         The checkpoint's recipe (how L* is rebuilt from the input).
+    confidence : torch.Tensor, float32, shape (h, w), or None
+        Per-pixel confidence in [0, 1] at the working size (None: the checkpoint gives none).
+    domain_score, in_domain : float, bool or None
+        As in :class:`ColorizeResult`.
     """
 
     ab: torch.Tensor
     working_shape: tuple
     recipe: str
+    confidence: torch.Tensor | None = None
+    domain_score: float | None = None
+    in_domain: bool | None = None
 
 
 def downscale(image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
@@ -110,6 +140,51 @@ def downscale(image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
     if tuple(t.shape[-2:]) == tuple(shape):
         return t
     return F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+
+
+def _network_input(image: np.ndarray, checkpoint: Checkpoint, shape: tuple[int, int]) -> torch.Tensor:
+    """What the network sees of ``image`` at ``shape``: (1, 1, h, w) on the checkpoint's device."""
+    net_in, _ = _encode(downscale(image, shape), checkpoint.recipe)
+    return net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last)
+
+
+@torch.inference_mode()
+def image_features(image: np.ndarray, checkpoint: Checkpoint,
+                   working_size: int | None = DEFAULT_WORKING_SIZE) -> np.ndarray:
+    """The pooled encoder features the domain check scores (:func:`colorcore.domain.pool`), shape (D,).
+
+    Raises
+    ------
+    ValueError
+        For a bad image, or a model without encoder features (the gray baseline).
+    """
+    check_image(image)
+    _, features = checkpoint.model.raw_and_features(
+        _network_input(image, checkpoint, working_shape(*image.shape[:2], working_size)))
+    if features is None:
+        raise ValueError(f"{checkpoint.name} has no encoder features to check an image's domain with")
+    return pool(features)[0]
+
+
+def domain_verdict(image: np.ndarray, checkpoint: Checkpoint, shape: tuple | None = None,
+                   features: torch.Tensor | None = None) -> Verdict | None:
+    """Where ``image`` stands against ``checkpoint``'s training domain; None without a domain summary.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        As in :func:`colorize`.
+    checkpoint : Checkpoint
+    shape, features : optional
+        The working shape and encoder features of a network pass already made: reused when the
+        shape is the one the summary scores at (else the encoder runs at that size).
+    """
+    check = domain_check(checkpoint.meta)
+    if check is None:
+        return None
+    if features is None or tuple(shape) != working_shape(*image.shape[:2], check["working_size"]):
+        return verdict(check, image_features(image, checkpoint, check["working_size"]))
+    return verdict(check, pool(features)[0])
 
 
 @torch.inference_mode()
@@ -122,10 +197,12 @@ def predict(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | No
     check_image(image)
     check_temperature_for(checkpoint, temperature)
     shape = working_shape(*image.shape[:2], working_size)
-    net_in, _ = _encode(downscale(image, shape), checkpoint.recipe)
-    net_in = net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last)
-    ab = decode_ab(checkpoint.model(net_in, temperature).float().cpu(), checkpoint.recipe)[0]
-    return Prediction(ab, shape, checkpoint.recipe)
+    raw, features = checkpoint.model.raw_and_features(_network_input(image, checkpoint, shape))
+    ab = decode_ab(checkpoint.model.decode(raw, temperature).float().cpu(), checkpoint.recipe)[0]
+    confidence = checkpoint.model.confidence(raw)
+    found = domain_verdict(image, checkpoint, shape, features)
+    return Prediction(ab, shape, checkpoint.recipe, None if confidence is None else confidence[0].float().cpu(),
+                      None if found is None else found.score, None if found is None else found.in_domain)
 
 
 def check_temperature_for(checkpoint: Checkpoint, temperature: float | None) -> None:
@@ -171,6 +248,7 @@ def merge(image: np.ndarray, prediction: Prediction, max_side: int | None = None
     Returns
     -------
     ColorizeResult
+        With the prediction's domain verdict, and its confidence at the output's size.
     """
     check_image(image)
     height, width = image.shape[:2]
@@ -184,6 +262,7 @@ def merge(image: np.ndarray, prediction: Prediction, max_side: int | None = None
     col_index = _bilinear_axis(width, shape[1])
     row_index = _bilinear_axis(height, shape[0])
     out = np.empty((height, width, 3), dtype=np.uint8)
+    confidence = None if prediction.confidence is None else np.empty((height, width), dtype=np.float32)
     band = max(1, BAND_PIXELS // width)
     clipped = 0.0
     for top in range(0, height, band):
@@ -194,7 +273,11 @@ def merge(image: np.ndarray, prediction: Prediction, max_side: int | None = None
         rgb, outside = lab_to_rgb_and_gamut(lab)
         clipped += outside * (bottom - top)
         out[top:bottom] = (rgb.permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
-    return ColorizeResult(rgb=out, working_shape=shape, out_of_gamut=clipped / height)
+        if confidence is not None:
+            confidence[top:bottom] = _upsample_band(prediction.confidence[None], rows, col_index)[0].numpy()
+    return ColorizeResult(rgb=out, working_shape=shape, out_of_gamut=clipped / height,
+                          domain_score=prediction.domain_score, in_domain=prediction.in_domain,
+                          confidence=confidence)
 
 
 def colorize(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | None = DEFAULT_WORKING_SIZE,

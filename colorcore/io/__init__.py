@@ -21,11 +21,11 @@ from .info import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageError, ImageInfo, Lay
 from .normalize import STRETCH_PERCENTILES, normalize_intensity
 from .planes import Z_MAX, parse_channel, parse_z
 from .reader import read_image, read_layout
-from .write import (RESULT_FORMATS, atomic_write_bytes, encode_png, encode_result, encode_tiff16,
+from .write import (RESULT_FORMATS, atomic_write_bytes, encode_confidence, encode_png, encode_result, encode_tiff16,
                     output_description, shrink, to_uint8, write_png, write_tiff16)
 
 __all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "STRETCH_PERCENTILES", "Z_MAX", "ImageError", "ImageInfo",
-           "Layout", "PixelSize", "RESULT_FORMATS", "atomic_write_bytes", "encode_png", "encode_result",
+           "Layout", "PixelSize", "RESULT_FORMATS", "atomic_write_bytes", "encode_confidence", "encode_png", "encode_result",
            "encode_tiff16", "normalize_intensity",
            "output_description", "parse_channel", "parse_z", "read_image", "read_layout", "shrink", "to_uint8",
            "write_png", "write_tiff16"]

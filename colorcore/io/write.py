@@ -63,14 +63,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def encode_png(rgb: np.ndarray, pixel_size: PixelSize | None = None, description: str = "") -> bytes:
-    """Encode an 8-bit sRGB PNG.
+    """Encode an 8-bit sRGB (or gray) PNG.
 
     zlib level 1: about twice as fast as Pillow's default for a few percent larger files, which
     matters for multi-megapixel results.
 
     Parameters
     ----------
-    rgb : np.ndarray, shape (H, W, 3), uint8 or float in [0, 1]
+    rgb : np.ndarray, shape (H, W, 3) or (H, W), uint8 or float in [0, 1]
     pixel_size : PixelSize, optional
         Kept as the ``pHYs`` chunk (pixels per metre), which Fiji and most viewers read; left
         out when it does not fit the chunk (pixels under 0.24 nm).
@@ -195,3 +195,26 @@ def encode_result(rgb: np.ndarray, info: ImageInfo, checkpoint: str, fmt: str = 
         raise ValueError(f"unknown result format {fmt!r}; choose one of {', '.join(RESULT_FORMATS)}")
     encode = encode_png if fmt == "png" else encode_tiff16
     return encode(rgb, info.pixel_size, output_description(info, checkpoint))
+
+
+def encode_confidence(confidence: np.ndarray, info: ImageInfo, checkpoint: str) -> bytes:
+    """A per-pixel confidence map as an 8-bit gray PNG (255 = sure), with the result's pixel size and provenance.
+
+    Parameters
+    ----------
+    confidence : np.ndarray, float, shape (H, W)
+        In [0, 1] (:attr:`colorcore.infer.ColorizeResult.confidence`).
+    info : ImageInfo
+        What reading the input found.
+    checkpoint : str
+        Name of the checkpoint that colorized it.
+
+    Raises
+    ------
+    ValueError
+        If ``confidence`` is not a 2-D array.
+    """
+    if not isinstance(confidence, np.ndarray) or confidence.ndim != 2:
+        raise ValueError(f"confidence must be an (H, W) array, got {getattr(confidence, 'shape', type(confidence))}")
+    description = output_description(info, checkpoint) + "\nconfidence: 1 - normalised entropy of the colour classes"
+    return encode_png(confidence, info.pixel_size, description)
