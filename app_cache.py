@@ -29,7 +29,7 @@ from colorcore.app.catalog import (DOMAIN_NOTES, Catalog, catalog_stamps, checkp
 from colorcore.app.inputs import (LoadedImage, describe_kind, domain_hint, gather_inputs, list_samples, load_image,
                                   micrograph_kind, suggested_domain)
 from colorcore.app.names import build_zip, content_hash, sanitize_filename
-from colorcore.app import results
+from colorcore.app import results, trust
 from colorcore.app.results import WORKING_SIZES, Colorized, result_file, run_preview
 from colorcore.checkpoints import Checkpoint, CheckpointError, read_metadata
 from colorcore.io import Z_MAX, ImageError, Layout, read_layout
@@ -168,6 +168,41 @@ def full_resolution_metrics(loaded: LoadedImage, result: Colorized, name: str, w
     key = ("metrics", *_result_key(loaded, name, working_size, None))
     return _wait(get_server().results.get_or_submit(key, results.full_resolution_metrics, loaded.image, result, name),
                  "measurement")
+
+
+def _verdicts_job(image, names: tuple) -> dict:
+    return trust.verdicts(image, ((name, checkpoint(name)) for name in names))
+
+
+def in_domain_elsewhere(loaded: LoadedImage, cat: Catalog, name: str) -> list[str] | None:
+    """The other catalog checkpoints for which ``loaded`` is in domain, closest first, via the queue (shared
+    by all sessions); None when the queue is full."""
+    names = tuple(n for n in trust.checkable(cat.metas) if n != name)
+    key = ("domain", loaded.digest, tuple((n, checkpoint_stamp(n)) for n in names))
+    try:
+        job = get_server().results.get_or_submit(key, _verdicts_job, loaded.image, names)
+    except QueueFull:
+        return None
+    return trust.in_domain_names(_wait(job, "domain check"))
+
+
+def domain_warning(loaded: LoadedImage, cat: Catalog, name: str, result: Colorized) -> None:
+    """An ``st.warning`` when ``loaded`` is outside ``name``'s training domain, naming the checkpoints for which
+    it is in domain; nothing for an in-domain image or a checkpoint without a domain check."""
+    if result.in_domain is not False:
+        return
+    suggestions = in_domain_elsewhere(loaded, cat, name)
+    st.warning(trust.warning_text(name, cat.metas[name], result.domain_score, suggestions), icon=":material/warning:")
+
+
+def confidence_view(result: Colorized, name: str) -> None:
+    """The result's confidence map, or a note saying the checkpoint gives none."""
+    if result.confidence is None:
+        st.caption(f"{name} is a regression checkpoint: it predicts one colour per pixel, not a distribution, "
+                   "so it gives no per-pixel confidence (the vivid checkpoints do).")
+        return
+    st.image(trust.confidence_display(result.confidence), width="stretch",
+             caption=f"confidence of {name} (white: sure; dark red: a guess); mean {result.confidence.mean():.2f}")
 
 
 def zip_of_files(files: list[tuple[str, Callable[[], bytes]]]) -> Callable[[], bytes]:
@@ -401,4 +436,5 @@ def colorize_or_report(loaded: LoadedImage, name: str, working_size: int,
 __all__ = ["checkpoint", "catalog", "load_upload", "colorized", "full_resolution_file", "full_resolution_metrics", "zip_of_files",
            "folder_stats", "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
            "temperature_picker", "micrograph_domain", "image_inputs", "load_or_report", "colorize_or_report",
+           "in_domain_elsewhere", "domain_warning", "confidence_view",
            "require_navigation"]

@@ -12,6 +12,9 @@ name, working_size = ac.checkpoint_and_size(cat, "colorize")
 temperature = ac.temperature_picker(cat.metas[name], "colorize.temperature")
 with st.expander("All checkpoints: what each was trained on and how it scored"):
     st.dataframe(catalog.catalog_rows(cat.metas), hide_index=True)
+show_confidence = st.toggle("Show how sure the colours are (confidence map)", key="colorize.confidence",
+                            help="Classification (vivid) checkpoints: 1 - the normalised entropy of each pixel's "
+                                 "colour distribution. Regression checkpoints give none.")
 
 files = ac.image_inputs("colorize", multiple=True)
 if not files:
@@ -35,6 +38,10 @@ for i, (file_name, data) in enumerate(files):
     height, width = result.full_shape
     right.image(display.preview(result.rgb), caption=f"{name} (network at {result.working_shape[1]} x {result.working_shape[0]} px; "
                 f"preview of the {width} x {height} px result)", width="stretch")
+    with right:
+        ac.domain_warning(loaded, cat, name, result)
+        if show_confidence:
+            ac.confidence_view(result, name)
     st.iframe(display.slider_html(display.resized_to(loaded.display, result.rgb.shape[:2]), result.rgb,
                                   after_label=name))
     with st.expander("Image facts"):

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import app_cache as ac
-from colorcore.app import catalog, display, results
+from colorcore.app import catalog, display, results, trust
 from colorcore.checkpoints import GRAY_BASELINE
 
 ac.require_navigation("pages/compare.py")
@@ -38,8 +38,15 @@ else:
 per_row = min(6, len(tiles))
 for start in range(0, len(tiles), per_row):
     for col, (caption, result) in zip(st.columns(per_row), tiles[start:start + per_row]):
+        if result is not None and result.in_domain is not None:
+            caption = f"{caption} · {trust.domain_label(result.in_domain, result.domain_score)}"
         col.image(display.preview(loaded.display if result is None else result.rgb, 800), caption=caption,
                   width="stretch")
+outside = [n for n, result in outputs.items() if result.in_domain is False]
+if outside:
+    st.warning(f"{loaded.name} is outside the training domain of {', '.join(f'**{n}**' for n in outside)}: "
+               "their colours here are guesses. The score under each tile is its distance from that checkpoint's "
+               "training images (1 is the edge).", icon=":material/warning:")
 
 if not loaded.is_color:
     st.info(f"{loaded.name} is grayscale, so there is no ground truth to measure against.")

@@ -4,20 +4,22 @@
 multipart form (the file in field ``image``; ``checkpoint``; optional ``working_size``,
 ``temperature``, ``format=png|tiff16``, and ``channel``/``z``/``t`` for microscope stacks) and
 returns the full-resolution result: the same bytes ``python -m colorcore colorize`` writes for
-that file.  The work goes through the server's queue (:func:`colorcore.serve.get_server`) like
+that file, with headers saying whether the image is in the checkpoint's training domain and how sure
+its colours are (:data:`TRUST_HEADERS`, the values of ``colorize --report``).  The work goes through the server's queue (:func:`colorcore.serve.get_server`) like
 the pages', under the same limits; every error is JSON ``{"error": "..."}`` with a 4xx status
 (429 with ``Retry-After`` when the queue is full).  Sign-in is the web server's (``deploy/``).
 """
 from __future__ import annotations
 
 import asyncio
+import json
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from ..checkpoints import CheckpointError, catalog_names, default_temperature, model_spec, split_metrics
-from ..infer import colorize
+from ..infer import ColorizeResult, colorize
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
 from ..serve import QueueFull, get_server
 from .catalog import domain_of, read_catalog
@@ -103,10 +105,20 @@ def colorize_file(data: bytes, file_name: str, options: dict) -> tuple[bytes, di
     checkpoint = get_server().checkpoints.get(options["name"])
     result = colorize(image, checkpoint, working_size=options["working_size"], temperature=options["temperature"])
     facts = {"X-Colorcore-Checkpoint": checkpoint.name, "X-Colorcore-Size": f"{info.width}x{info.height}",
-             "X-Colorcore-Normalization": info.normalization or "none"}
+             "X-Colorcore-Normalization": info.normalization or "none", **trust_headers(result)}
     if info.selection:
         facts["X-Colorcore-Plane"] = info.selection
     return encode_result(result.rgb, info, checkpoint.name, options["fmt"]), facts
+
+
+#: Response headers carrying :meth:`colorcore.infer.ColorizeResult.report`'s values (JSON: true, 0.42, null).
+TRUST_HEADERS = {"in_domain": "X-Colorcore-In-Domain", "domain_score": "X-Colorcore-Domain-Score",
+                 "mean_confidence": "X-Colorcore-Mean-Confidence"}
+
+
+def trust_headers(result: ColorizeResult) -> dict[str, str]:
+    """The domain check and mean confidence of a result as headers, the values ``colorize --report`` writes."""
+    return {TRUST_HEADERS[key]: json.dumps(value) for key, value in result.report().items()}
 
 
 async def _read_form(request: Request, max_bytes: int):

@@ -37,12 +37,15 @@ class Colorized:
         (H, W) of the input and of the full-resolution result.
     out_of_gamut : float
         Fraction of the preview's pixels clipped into sRGB.
+    confidence : np.ndarray, float32 (h, w), or None
+        Per-pixel confidence at the preview's size (classification checkpoints only).
     """
 
     rgb: np.ndarray
     prediction: Prediction
     full_shape: tuple
     out_of_gamut: float
+    confidence: np.ndarray | None = None
 
     @property
     def working_shape(self) -> tuple:
@@ -50,9 +53,20 @@ class Colorized:
         return self.prediction.working_shape
 
     @property
+    def in_domain(self) -> bool | None:
+        """Whether the image is like the checkpoint's training images (None: the checkpoint has no domain check)."""
+        return self.prediction.in_domain
+
+    @property
+    def domain_score(self) -> float | None:
+        """Distance from the training images; 1 is the edge of the training domain."""
+        return self.prediction.domain_score
+
+    @property
     def nbytes(self) -> int:
         """Memory held (for bounded caches)."""
-        return self.rgb.nbytes + self.prediction.ab.numel() * 4
+        extra = 0 if self.confidence is None else self.confidence.nbytes + self.prediction.confidence.numel() * 4
+        return self.rgb.nbytes + self.prediction.ab.numel() * 4 + extra
 
 
 def run_preview(image: np.ndarray, checkpoint, working_size: int | None, temperature: float | None = None,
@@ -63,7 +77,7 @@ def run_preview(image: np.ndarray, checkpoint, working_size: int | None, tempera
     """
     prediction = predict(image, checkpoint, working_size=working_size, temperature=temperature)
     small = merge(image, prediction, max_side=max_side)
-    return Colorized(small.rgb, prediction, tuple(image.shape[:2]), float(small.out_of_gamut))
+    return Colorized(small.rgb, prediction, tuple(image.shape[:2]), float(small.out_of_gamut), small.confidence)
 
 
 def full_resolution(image: np.ndarray, colorized: Colorized) -> np.ndarray:
