@@ -13,8 +13,8 @@ from pathlib import Path
 
 # Only modules that import without torch are imported here (``--help`` and ``checkpoints`` stay fast);
 # each command imports what its work needs.
-from .checkpoints import (CheckpointError, list_catalog, load_checkpoint, model_spec, resolve, set_recommended,
-                          split_files, store_metrics, summary, update_metadata)
+from .checkpoints import CheckpointError, list_catalog, load_checkpoint, resolve, set_recommended, store_metrics, update_metadata
+from .metadata import model_spec, split_files, summary
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, read_image
 from .models import CLASSIFICATION
 from .units import DEFAULT_WORKING_SIZE
@@ -117,7 +117,7 @@ def _check_targets(targets: list[Path], inputs: set, claimed: set, overwrite: bo
 
 def domain_note(checkpoint, result) -> str:
     """What a printed line says about the domain check (``""`` when the checkpoint has no summary)."""
-    from .checkpoints import domain
+    from .metadata import domain
 
     if result.in_domain is None:
         return ""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .checkpoints import DomainCheck, data_folder, domain_check, split_files
+from .metadata import DomainCheck, data_folder, domain_check, split_files
 from .units import DEFAULT_WORKING_SIZE
 
 if TYPE_CHECKING:  # pragma: no cover

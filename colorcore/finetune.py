@@ -15,7 +15,8 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .checkpoints import CheckpointMeta, ParentInfo, default_temperature, model_spec, read_metadata, resolve
+from .checkpoints import read_metadata, resolve
+from .metadata import CheckpointMeta, ParentInfo, default_temperature, model_spec
 from .config import FINETUNE_DEFAULTS
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import Checkpoint, domain_check
+from .checkpoints import Checkpoint
+from .metadata import domain_check
 from .domain import Verdict, pool, verdict
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
 from .models import SIZE_MULTIPLE

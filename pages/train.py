@@ -8,7 +8,8 @@ from colorcore import paths
 from colorcore.app import catalog, figures, folders, jobs, training, trainingdata
 from colorcore.app.names import content_hash
 from colorcore.app.zipdata import ZipLimits
-from colorcore.checkpoints import parent, resolve
+from colorcore.checkpoints import resolve
+from colorcore.metadata import parent
 
 ac.require_navigation("pages/train.py")
 st.title("Train on your own images")

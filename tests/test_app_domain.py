@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from colorcore import colorize, load_checkpoint  # noqa: E402
 from colorcore.app import trust  # noqa: E402
 from colorcore.app.api import TRUST_HEADERS, colorize_file, trust_headers  # noqa: E402
-from colorcore.checkpoints import split_files, update_metadata  # noqa: E402
+from colorcore.checkpoints import update_metadata
+from colorcore.metadata import split_files
 from colorcore.domain import Verdict, fit_checkpoint, training_root  # noqa: E402
 from helpers import APP, ok, png_bytes  # noqa: E402
 

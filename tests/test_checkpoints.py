@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from colorcore import checkpoints as ck
+from colorcore import metadata as md
 from colorcore.checkpoints import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
 from colorcore.models import create_model
 
@@ -69,23 +70,10 @@ def test_update_metadata_rewrites_the_header_and_keeps_the_weight_bytes(tiny_che
     assert all(torch.equal(before[k], after[k]) for k in before)
     ck.store_metrics(path, "val", {"n_images": 3, "psnr": 20.0})
     ck.store_metrics(path, "test", {"n_images": 4, "psnr": 21.0})
-    assert ck.split_metrics(read_metadata(path), "val")["psnr"] == 20.0
-    assert ck.split_metrics(read_metadata(path))["n_images"] == 4
+    assert md.split_metrics(read_metadata(path), "val")["psnr"] == 20.0
+    assert md.split_metrics(read_metadata(path))["n_images"] == 4
     with pytest.raises(CheckpointError, match="gray baseline"):
         ck.update_metadata("gray", description="x")
-
-
-def test_accessors_read_typed_fields_and_tolerate_what_older_checkpoints_lack(tiny_checkpoint):
-    meta = read_metadata(tiny_checkpoint)
-    assert ck.domain(meta) == "scenes" and ck.loss_name(meta) == "huber"
-    assert ck.train_images(meta) == len(ck.split_files(meta, "train"))
-    assert [h["epoch"] for h in ck.history(meta)] == [1, 2, 3]
-    assert ck.default_temperature(meta) is None and not ck.model_spec(meta).takes_temperature
-    bare = ck.gray_metadata()
-    assert ck.domain(bare) == "other" and ck.split_files(bare, "test") is None and ck.split_metrics(bare) == {}
-    old_vivid = {**bare, "model": {"name": "study_resnet18_classes", "args": {"n_bins": 9}},
-                 "classes": {"temperature": 0.25}}
-    assert ck.default_temperature(old_vivid) == 0.25
 
 
 def test_shipped_checkpoints_load_unchanged():

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from colorcore import colorize, load_checkpoint, read_image
-from colorcore.checkpoints import domain_check, read_metadata, split_files, update_metadata
+from colorcore.checkpoints import read_metadata, update_metadata
+from colorcore.metadata import domain_check, split_files
 from colorcore.cli import main
 from colorcore.domain import FEATURES, distance, fit, fit_checkpoint, training_root
 from colorcore.infer import merge, predict

@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from ..checkpoints import CheckpointError, catalog_names, default_temperature, model_spec, split_metrics
+from ..checkpoints import CheckpointError, catalog_names
+from ..metadata import default_temperature, model_spec, split_metrics
 from ..infer import ColorizeResult, colorize
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
 from ..serve import QueueFull, get_server

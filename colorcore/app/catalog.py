@@ -5,9 +5,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ..checkpoints import (GRAY_BASELINE, CheckpointError, catalog_names, checkpoint_stamp,  # noqa: F401
-                           data_folder, default_temperature, model_spec, read_metadata, resolve, summary)
-from ..checkpoints import domain as domain_of  # noqa: F401  (the pages' name for it)
+from ..checkpoints import GRAY_BASELINE, CheckpointError, catalog_names, checkpoint_stamp, read_metadata, resolve
+from ..metadata import data_folder, default_temperature, model_spec, summary
+from ..metadata import domain as domain_of
 
 #: Domains in the order the pages list them; others follow alphabetically.
 DOMAIN_ORDER = ("scenes", "histology", "fluorescence")

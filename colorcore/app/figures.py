@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from ..checkpoints import history, loss_name
+from ..metadata import history, loss_name
 from ..metrics import Histogram
 
 _COLORS = qualitative.Plotly

@@ -107,7 +107,8 @@ def evaluate_job(job: Job) -> dict:
     """
     import torch
 
-    from ..checkpoints import load_checkpoint, split_files, store_metrics, update_metadata
+    from ..checkpoints import load_checkpoint, store_metrics, update_metadata
+    from ..metadata import split_files
     from ..evaluate import evaluate
 
     torch.set_num_threads(jobs.train_threads())

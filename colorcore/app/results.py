@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
-from ..checkpoints import GRAY_BASELINE, data_folder, history, split_metrics
+from ..checkpoints import GRAY_BASELINE
+from ..metadata import data_folder, history, split_metrics
 from ..infer import Prediction, merge, predict
 from ..io import ImageInfo, encode_result, to_uint8
 from ..metrics import METRIC_NAMES, Histogram, MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of

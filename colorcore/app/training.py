@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoints import CheckpointError, model_spec, read_metadata
+from ..checkpoints import CheckpointError, read_metadata
+from ..metadata import model_spec
 from ..config import FINETUNE_DEFAULTS
 from ..units import DEFAULT_WORKING_SIZE
 from . import jobs

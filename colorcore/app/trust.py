@@ -10,7 +10,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..checkpoints import Checkpoint, domain_check
+from ..checkpoints import Checkpoint
+from ..metadata import domain_check
 from ..domain import Verdict
 from ..infer import domain_verdict
 from .catalog import domain_of
