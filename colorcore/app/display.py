@@ -41,9 +41,13 @@ def preview(rgb: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
 
 
 def png_data_uri(img: np.ndarray) -> str:
-    """``data:image/png;base64,...`` of a uint8 (H, W) or (H, W, 3) image."""
+    """``data:image/png;base64,...`` of a uint8 (H, W) or (H, W, 3) image.
+
+    Fastest zlib level: several times quicker than the default on noisy micrographs, about 10 % larger
+    (it runs for every result a page shows, beside the server's queue on the same cores).
+    """
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
+    Image.fromarray(img).save(buf, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
