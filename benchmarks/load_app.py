@@ -54,17 +54,21 @@ UPLOAD = '[data-testid="stFileUploaderDropzoneInput"]'
 RESULT_IMAGES = {"": 2, "compare": 5}
 #: Seconds any one measurement may take.
 LIMIT_S = 300
-#: Recorded in each page (wall-clock ms): when it first showed k images (``images[k]``), a busy warning, an error.
+#: Sign-in for every browser context (``{"username", "password"}``), when the server is behind nginx.
+HTTP_CREDENTIALS: dict | None = None
+#: Recorded in each page (wall-clock ms): when it first showed k images (``images[k]``), a busy warning, an
+#: exception box. Checked every 50 ms with cheap selectors (a MutationObserver reading the page's text on
+#: every change cost the shared CPUs more than the server's own work).
 OBSERVER = """
 window.__seen = {images: {}};
-const __check = () => {
+setInterval(() => {
   const s = window.__seen, now = Date.now();
   const n = document.querySelectorAll('[data-testid="stImage"] img').length;
   for (let k = 1; k <= n; k++) if (!s.images[k]) s.images[k] = now;
-  if (!s.busy && document.body && document.body.textContent.includes('server is busy')) s.busy = now;
   if (!s.exception && document.querySelector('[data-testid="stException"]')) s.exception = now;
-};
-new MutationObserver(__check).observe(document, {subtree: true, childList: true, characterData: true});
+  if (!s.busy) for (const a of document.querySelectorAll('[data-testid="stAlert"]'))
+    if (a.textContent.includes('server is busy')) s.busy = now;
+}, 50);
 """
 IDLE_JS = ("() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
            " return !w || !/Running|Stop/.test(w.innerText); }")
@@ -196,7 +200,8 @@ class SessionResult:
 
 
 async def _open(browser, url: str, path: str):
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
+                                        http_credentials=HTTP_CREDENTIALS)
     page = await context.new_page()
     await page.add_init_script(OBSERVER)
     await page.goto(f"{url}/{path}", timeout=LIMIT_S * 1000)
