@@ -252,16 +252,17 @@ def _add_checkpoints(sub) -> None:
     p.add_argument("--fit-domain", metavar="NAME",
                    help="fit the out-of-domain check of checkpoint NAME (catalog name or path) from its recorded "
                         "training and validation files and store it in its metadata (weights unchanged), then list")
-    p.add_argument("--data", metavar="DIR",
-                   help="with --fit-domain: the folder NAME was trained on (default: the folder it records)")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="with --fit-domain: the folder holding the data set NAME was trained on, under the name it "
+                        "records (default: the recorded folder itself)")
     p.set_defaults(func=_cmd_checkpoints)
 
 
-def _fit_domain(name: str, data: str | None) -> None:
+def _fit_domain(name: str, data_root: str | None) -> None:
     from .domain import fit_checkpoint
 
     ckpt = load_checkpoint(name)
-    check = fit_checkpoint(ckpt, data, progress=_progress())
+    check = fit_checkpoint(ckpt, data_root, progress=_progress())
     update_metadata(resolve(name), domain_check=check)
     print(f"{ckpt.name}: domain check fitted on {check['fitted_on']['train_images']} training images; "
           f"threshold from {check['fitted_on']['val_images']} validation images, "
@@ -269,10 +270,10 @@ def _fit_domain(name: str, data: str | None) -> None:
 
 
 def _cmd_checkpoints(args) -> int:
-    if args.data and not args.fit_domain:
-        raise ValueError("--data goes with --fit-domain NAME")
+    if args.data_root and not args.fit_domain:
+        raise ValueError("--data-root goes with --fit-domain NAME")
     if args.fit_domain:
-        _fit_domain(args.fit_domain, args.data)
+        _fit_domain(args.fit_domain, args.data_root)
     if args.recommend:
         for name in set_recommended(args.recommend):
             print(f"updated {name}", file=sys.stderr)

@@ -1,20 +1,30 @@
-"""Out-of-domain check: is an image like the ones a checkpoint learned from, as its own encoder sees them?
+"""Out-of-domain check: is an image like the ones a checkpoint learned from?
 
 A checkpoint's colours are learned from its training images; on a kind of image it never saw
-(an electron micrograph through a scene model) they are invented.  This module summarises what
-the training images look like to the checkpoint's encoder and scores any image against that:
+(an electron micrograph through a scene model) they are invented.  This module summarises the
+training images in two ways and scores any image against both:
 
-* **features** (:func:`pool`): the encoder's output at the working size, pooled over the image
-  into the log of each channel's mean and standard deviation (2 x 128 numbers);
-* **summary** (:func:`fit`): their mean over the training images and a shrunk covariance kept in
-  compact form (the principal axes holding most of the variance, and one variance for the
-  rest), as in probabilistic PCA; stored in the checkpoint's metadata (``domain_check``);
-* **score** (:func:`distance`, :func:`verdict`): the Mahalanobis distance of an image's features
-  from the training mean, divided by a threshold calibrated on the checkpoint's validation
-  split, so that ``domain_score <= 1`` means in domain.
+* ``encoder``: what the checkpoint's own encoder makes of the image, at the size its training
+  images had (``train_config.size``): the log of each output channel's mean and standard
+  deviation over the image (:func:`pool`, 2 x 128 numbers);
+* ``lightness``: two statistics of the image's L* at the default working size that tell
+  photographs from micrographs whatever the encoder learned (:func:`lightness_statistics`): how
+  much the brightness changes across the image (the spread of 4 x 4 block means relative to the
+  spread of pixels: a landscape has sky above and ground below, a tissue section looks alike
+  everywhere) and the slope of the power spectrum (natural scenes fall off as about 1/f^2).
 
-:func:`fit_checkpoint` fits the summary of a checkpoint from its recorded training files
-(weights unchanged); ``python -m colorcore checkpoints --fit-domain NAME`` runs it.
+Each summary is a Gaussian of the standardised vectors in compact probabilistic-PCA form (mean,
+scale, the principal axes holding most of the variance and one variance for the rest); its
+Mahalanobis distance is divided by a reference (its 98th percentile on held-out images), and the
+image's ``domain_score`` is the larger of the two, divided by the calibrated threshold: in domain
+when ``domain_score <= 1``.
+
+Calibration (:func:`fit`) uses the checkpoint's recorded training *and* validation images: the
+validation images are cut into folds by the checkpoint's group pattern (tiles of one slide stay in
+one fold), each fold is scored by a summary fitted without it, and the references and threshold
+are quantiles of those held-out scores; the stored summary is then fitted on all of them.
+:func:`fit_checkpoint` does this from the files a checkpoint records (weights unchanged);
+``python -m colorcore checkpoints --fit-domain NAME`` runs it.
 """
 from __future__ import annotations
 
@@ -25,7 +35,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .metadata import DomainCheck, data_folder, domain_check, split_files
+from .metadata import DomainCheck, data_folder, split_files
 from .units import DEFAULT_WORKING_SIZE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,16 +43,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .checkpoints import Checkpoint
 
-#: How images become feature vectors; a summary made another way is refused.
-FEATURES = "log mean and std of encoder channels"
-#: Added before the logarithm, so empty channels stay finite.
+#: How an image becomes the vectors each summary describes; a summary made another way is refused.
+FEATURES = {"encoder": "log mean and std of the encoder's output channels",
+            "lightness": "log L* block non-stationarity (4 x 4) and power-spectrum slope"}
+#: Added before logarithms, so empty channels and flat images stay finite.
 LOG_EPS = 1e-3
-#: Principal axes kept (at most the number of training images minus one).
-AXES = 32
-#: Validation images that must score in domain: the threshold is this quantile of their distances.
-QUANTILE = 0.99
+#: Principal axes kept per summary (fewer when there are fewer images or dimensions).
+AXES = 16
+#: Share of held-out validation images that must score in domain (the threshold is this quantile).
+QUANTILE = 0.98
+#: Folds of the validation split for calibration.
+FOLDS = 5
 #: Significant digits stored (the summary lives in every checkpoint header).
 DIGITS = 5
+#: Blocks per side for the lightness non-stationarity.
+BLOCKS = 4
 
 
 @dataclass(frozen=True)
@@ -61,8 +76,10 @@ class Verdict:
     in_domain: bool
 
 
+# ---------------------------------------------------------------- what an image becomes
+
 def pool(features: "torch.Tensor") -> np.ndarray:
-    """Image-level feature vectors from encoder features.
+    """Encoder vectors: log(mean + eps) and log(std + eps) of every channel over the image.
 
     Parameters
     ----------
@@ -72,37 +89,132 @@ def pool(features: "torch.Tensor") -> np.ndarray:
     Returns
     -------
     np.ndarray, float64, shape (N, 2 C)
-        log(mean + eps) and log(std + eps) of every channel over the image.
     """
     if features.ndim != 4:
         raise ValueError(f"features must have shape (N, C, h, w), got {tuple(features.shape)}")
     flat = features.detach().float().flatten(2).cpu()
-    std = flat.std(dim=2, unbiased=False)
-    pooled = np.concatenate([flat.mean(dim=2).numpy(), std.numpy()], axis=1)
+    pooled = np.concatenate([flat.mean(dim=2).numpy(), flat.std(dim=2, unbiased=False).numpy()], axis=1)
     return np.log(pooled.astype(np.float64) + LOG_EPS)
 
 
-def _rounded(values: np.ndarray) -> list:
-    return np.vectorize(lambda v: float(f"{v:.{DIGITS}g}"), otypes=[float])(values).tolist()
+def _spectral_slope(lightness: np.ndarray) -> float:
+    """Slope of log power against log spatial frequency, radially averaged (0 when it cannot be fitted)."""
+    height, width = lightness.shape
+    power = np.abs(np.fft.fft2(lightness - lightness.mean())) ** 2
+    radius = np.hypot(*np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij"))
+    edges = np.logspace(np.log10(2 / min(height, width)), np.log10(0.5), 12)
+    which = np.digitize(radius, edges)
+    centres, means = [], []
+    for i in range(1, len(edges)):
+        ring = power[which == i]
+        if ring.size and ring.mean() > 0:
+            centres.append(np.sqrt(edges[i - 1] * edges[i]))
+            means.append(ring.mean())
+    if len(means) < 2:
+        return 0.0
+    return float(np.polyfit(np.log(centres), np.log(means), 1)[0])
 
 
-def fit(train: np.ndarray, val: np.ndarray, *, axes: int = AXES, quantile: float = QUANTILE,
-        working_size: int = DEFAULT_WORKING_SIZE, fitted_on: dict | None = None) -> DomainCheck:
-    """A domain summary from pooled features of training images, its threshold from validation images.
+def lightness_statistics(lightness: np.ndarray) -> np.ndarray:
+    """Lightness vector of one image: log block non-stationarity and the power-spectrum slope.
 
     Parameters
     ----------
-    train : np.ndarray, shape (n, D)
-        :func:`pool` of the training images (n >= 2).
-    val : np.ndarray, shape (m, D)
-        :func:`pool` of the validation images (m >= 1): the threshold is their ``quantile``.
+    lightness : np.ndarray, shape (h, w)
+        L* in [0, 100] at the default working size.
+
+    Returns
+    -------
+    np.ndarray, float64, shape (2,)
+        log(std of the 4 x 4 block means / std of the pixels + eps), and the slope.
+    """
+    lightness = np.asarray(lightness, np.float64)
+    if lightness.ndim != 2:
+        raise ValueError(f"lightness must be (h, w), got shape {lightness.shape}")
+    height, width = (side // BLOCKS * BLOCKS for side in lightness.shape)
+    blocks = lightness[:height, :width].reshape(BLOCKS, height // BLOCKS, BLOCKS, width // BLOCKS).mean(axis=(1, 3))
+    spread = lightness.std()
+    ratio = blocks.std() / spread if spread > 0 else 0.0
+    return np.array([np.log(ratio + LOG_EPS), _spectral_slope(lightness)])
+
+
+# ---------------------------------------------------------------- one summary: a Gaussian in PPCA form
+
+def _round(values) -> list | float:
+    rounded = np.vectorize(lambda v: float(f"{v:.{DIGITS}g}"), otypes=[float])(np.asarray(values, np.float64))
+    return rounded.tolist()
+
+
+def _gaussian(vectors: np.ndarray, axes: int) -> dict:
+    """Mean, scale, principal axes and variances of standardised ``vectors`` (n, D), n >= 2."""
+    mean = vectors.mean(axis=0)
+    scale = vectors.std(axis=0) + 1e-6
+    centred = (vectors - mean) / scale
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    variances = singular ** 2 / (len(vectors) - 1)
+    dims = vectors.shape[1]
+    k = max(1, min(axes, len(vectors) - 1, dims - 1))
+    total = centred.var(axis=0, ddof=1).sum()
+    residual = max((total - variances[:k].sum()) / (dims - k), 1e-6 * max(total, 1e-12) / dims)
+    return {"mean": _round(mean), "scale": _round(scale), "axes": _round(vt[:k]),
+            "variances": _round(np.maximum(variances[:k], residual)), "residual_variance": _round(residual)}
+
+
+def _distance(gaussian: dict, vectors: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of vectors (N, D) from a :func:`_gaussian`, divided by sqrt(D)."""
+    mean = np.asarray(gaussian["mean"])
+    if vectors.shape[1] != mean.size:
+        raise ValueError(f"vectors must have {mean.size} values, got {vectors.shape[1]}")
+    centred = (vectors - mean) / np.asarray(gaussian["scale"])
+    projected = centred @ np.asarray(gaussian["axes"]).T
+    rest = np.maximum((centred ** 2).sum(axis=1) - (projected ** 2).sum(axis=1), 0.0)
+    squared = (projected ** 2 / np.asarray(gaussian["variances"])).sum(axis=1) + rest / gaussian["residual_variance"]
+    return np.sqrt(squared / mean.size)
+
+
+# ---------------------------------------------------------------- the summary of a checkpoint
+
+def _check_vectors(vectors: dict, what: str) -> dict:
+    if set(vectors) != set(FEATURES):
+        raise ValueError(f"{what} must have the vectors {', '.join(FEATURES)}, got {', '.join(vectors) or 'none'}")
+    out = {name: np.atleast_2d(np.asarray(v, np.float64)) for name, v in vectors.items()}
+    if len({len(v) for v in out.values()}) != 1:
+        raise ValueError(f"{what}: every kind of vector needs one row per image")
+    return out
+
+
+def _folds(groups: list[str], folds: int) -> np.ndarray:
+    """Fold of each validation image; whole groups go to one fold, in a seeded order."""
+    names = sorted(set(groups))
+    order = np.random.default_rng(0).permutation(len(names))
+    fold_of = {names[i]: rank % folds for rank, i in enumerate(order)}
+    return np.array([fold_of[g] for g in groups])
+
+
+def fit(train: dict, val: dict, val_groups: list[str] | None = None, *, axes: int = AXES,
+        quantile: float = QUANTILE, folds: int = FOLDS, working_size: int = DEFAULT_WORKING_SIZE,
+        fitted_on: dict | None = None) -> DomainCheck:
+    """A domain summary from training and validation vectors, calibrated on held-out validation folds.
+
+    Parameters
+    ----------
+    train, val : dict
+        ``{"encoder": (n, D), "lightness": (n, 2)}`` arrays of the training and validation images
+        (:func:`pool`, :func:`lightness_statistics`); n >= 2 training and ``folds`` validation images.
+    val_groups : list of str, optional
+        Group of each validation image (a slide, a field of view); a group never straddles folds.
+        Default: every image its own group.
     axes : int
-        Principal axes kept (fewer when there are fewer training images).
-    quantile : float in (0, 1]
+        Principal axes kept per summary.
+    quantile : float in (0, 1)
+        Share of held-out validation images in domain: each summary's reference and the threshold
+        are this quantile of held-out scores.
+    folds : int
+        Validation folds (at most the number of groups).
     working_size : int
-        Long side the images were seen at (recorded; scores are computed at the same size).
+        Long side the encoder sees images at (recorded; scores use the same size).
     fitted_on : dict, optional
-        Provenance to record (folder, file counts).
+        Provenance to record.
 
     Returns
     -------
@@ -112,116 +224,123 @@ def fit(train: np.ndarray, val: np.ndarray, *, axes: int = AXES, quantile: float
     Raises
     ------
     ValueError
-        If the arrays have the wrong shapes or too few rows.
+        For missing kinds of vectors, mismatched rows, too few images or a bad quantile.
     """
-    train, val = np.asarray(train, np.float64), np.asarray(val, np.float64)
-    if train.ndim != 2 or train.shape[0] < 2:
-        raise ValueError(f"need features of at least 2 training images as (n, D), got shape {train.shape}")
-    if val.ndim != 2 or val.shape[0] < 1 or val.shape[1] != train.shape[1]:
-        raise ValueError(f"validation features must be (m, {train.shape[1]}), got shape {val.shape}")
-    if not 0 < quantile <= 1:
-        raise ValueError(f"quantile must be in (0, 1], got {quantile}")
-    mean = train.mean(axis=0)
-    centred = train - mean
-    # Right singular vectors of the centred data are the covariance's eigenvectors (no D x D matrix).
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
-    variances = singular ** 2 / (len(train) - 1)
-    k = max(1, min(axes, len(train) - 1, train.shape[1] - 1))
-    total = centred.var(axis=0, ddof=1).sum()
-    residual = max((total - variances[:k].sum()) / (train.shape[1] - k), 1e-6 * total / train.shape[1], 1e-12)
-    check: DomainCheck = {"features": FEATURES, "working_size": int(working_size),
-                          "mean": _rounded(mean), "axes": _rounded(vt[:k]),
-                          "variances": _rounded(np.maximum(variances[:k], residual)),
-                          "residual_variance": float(f"{residual:.{DIGITS}g}"),
-                          "threshold": 1.0, "quantile": float(quantile), "fitted_on": dict(fitted_on or {})}
-    val_distances = distance(check, val)
-    check["threshold"] = float(f"{np.quantile(val_distances, quantile):.{DIGITS}g}")
-    check["val_in_domain"] = float(np.mean(val_distances <= check["threshold"]))
-    return check
+    train, val = _check_vectors(train, "train"), _check_vectors(val, "val")
+    n_val = len(val["encoder"])
+    groups = [str(i) for i in range(n_val)] if val_groups is None else list(val_groups)
+    if len(train["encoder"]) < 2 or len(groups) != n_val or len(set(groups)) < 2:
+        raise ValueError(f"need at least 2 training images and validation images in at least 2 groups "
+                         f"(one group per image), got {len(train['encoder'])}, {n_val} and {len(set(groups))}")
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    fold = _folds(groups, min(folds, len(set(groups))))
+    held_out = {name: np.zeros(n_val) for name in FEATURES}
+    for i in np.unique(fold):
+        for name in FEATURES:
+            vectors = np.concatenate([train[name], val[name][fold != i]])
+            held_out[name][fold == i] = _distance(_gaussian(vectors, axes), val[name][fold == i])
+    references = {name: float(np.quantile(d, quantile)) for name, d in held_out.items()}
+    combined = np.max([held_out[name] / references[name] for name in FEATURES], axis=0)
+    threshold = float(np.quantile(combined, quantile))
+    summaries = {name: {"features": FEATURES[name], "reference": _round(references[name]),
+                        **_gaussian(np.concatenate([train[name], val[name]]), axes)} for name in FEATURES}
+    return {"working_size": int(working_size), "summaries": summaries, "threshold": _round(threshold),
+            "quantile": float(quantile), "val_in_domain": float(np.mean(combined <= threshold)),
+            "fitted_on": dict(fitted_on or {})}
 
 
-def distance(check: DomainCheck, vectors: np.ndarray) -> np.ndarray:
-    """Mahalanobis distance of feature vectors from the training mean (not divided by the threshold).
+def score(check: DomainCheck, vectors: dict) -> np.ndarray:
+    """Domain scores of images: the larger summary distance over its reference, over the threshold.
 
     Parameters
     ----------
     check : DomainCheck
-    vectors : np.ndarray, shape (N, D) or (D,)
+    vectors : dict
+        ``{"encoder": (N, D) or (D,), "lightness": (N, 2) or (2,)}``.
 
     Returns
     -------
     np.ndarray, shape (N,)
-        sqrt(sum over axes of projection^2 / variance + rest^2 / residual variance), divided by sqrt(D).
+        1 is the edge of the training domain.
+
+    Raises
+    ------
+    ValueError
+        If the summary was made from other features than this colorcore computes.
     """
-    if check.get("features") != FEATURES:
-        raise ValueError(f"domain summary of features {check.get('features')!r}; this colorcore computes {FEATURES!r}")
-    mean = np.asarray(check["mean"])
-    centred = np.atleast_2d(np.asarray(vectors, np.float64)) - mean
-    if centred.shape[1] != mean.size:
-        raise ValueError(f"feature vectors must have {mean.size} values, got {centred.shape[1]}")
-    projected = centred @ np.asarray(check["axes"]).T
-    rest = np.maximum((centred ** 2).sum(axis=1) - (projected ** 2).sum(axis=1), 0.0)
-    squared = (projected ** 2 / np.asarray(check["variances"])).sum(axis=1) + rest / check["residual_variance"]
-    return np.sqrt(squared / mean.size)
+    vectors = _check_vectors(vectors, "vectors")
+    distances = []
+    for name, summary in check["summaries"].items():
+        if FEATURES.get(name) != summary.get("features"):
+            raise ValueError(f"domain summary {name!r} of features {summary.get('features')!r}; this colorcore "
+                             f"computes {FEATURES.get(name)!r} (fit it again: checkpoints --fit-domain)")
+        distances.append(_distance(summary, vectors[name]) / summary["reference"])
+    return np.max(distances, axis=0) / check["threshold"]
 
 
-def verdict(check: DomainCheck, vector: np.ndarray) -> Verdict:
-    """The :class:`Verdict` of one image's pooled features (shape (D,))."""
-    score = float(distance(check, vector)[0] / check["threshold"])
-    return Verdict(score, score <= 1.0)
+def verdict(check: DomainCheck, vectors: dict) -> Verdict:
+    """The :class:`Verdict` of one image's vectors."""
+    value = float(score(check, vectors)[0])
+    return Verdict(value, value <= 1.0)
 
 
-def training_root(meta: dict, data: str | os.PathLike | None = None) -> Path:
+# ---------------------------------------------------------------- fitting a checkpoint from its files
+
+def training_root(meta: dict, data_root: str | os.PathLike | None = None) -> Path:
     """The folder a checkpoint's recorded files are relative to.
 
     Parameters
     ----------
     meta : dict
         Checkpoint metadata.
-    data : path, optional
-        Given by the user; else the recorded ``data.root``, taken relative to the current folder,
-        then to the repository the package lives in (training runs from there).
+    data_root : path, optional
+        A folder holding the data sets: the recorded folder's name is looked up in it. Without it,
+        the recorded ``data.root`` is taken relative to the current folder, then to the repository
+        the package lives in (training runs from there).
 
     Raises
     ------
     ValueError
-        If no such folder exists (the message says to pass the folder).
+        If no such folder exists (the message says what to pass).
     """
     from .paths import REPO_ROOT
 
     recorded = data_folder(meta)
-    candidates = [Path(data)] if data else [Path(recorded), REPO_ROOT / recorded] if recorded else []
+    if not recorded:
+        raise ValueError(f"{meta.get('name', 'checkpoint')}: the metadata records no training folder")
+    candidates = [Path(data_root) / Path(recorded).name] if data_root else [Path(recorded), REPO_ROOT / recorded]
     for folder in candidates:
         if folder.is_dir():
             return folder
-    what = f"{data}" if data else f"the recorded training folder {recorded!r}" if recorded else "no training folder"
-    raise ValueError(f"{meta.get('name', 'checkpoint')}: {what} is not a folder here; pass the folder it was "
-                     "trained on (--data DIR)")
+    raise ValueError(f"{meta.get('name', 'checkpoint')}: {candidates[0]} is not a folder here; pass the folder "
+                     f"holding the data sets (--data-root DIR, with {Path(recorded).name}/ in it)")
+
+
+def check_size(meta: dict) -> int:
+    """Long side the encoder sees images at for the check: the size the checkpoint was trained at."""
+    return int(meta.get("train_config", {}).get("size") or DEFAULT_WORKING_SIZE)
 
 
 def _split_vectors(checkpoint: "Checkpoint", root: Path, files: list[str], working_size: int,
-                   progress: Callable | None) -> np.ndarray:
-    from .infer import image_features
+                   progress: Callable | None) -> dict:
+    from .infer import domain_vectors
     from .io import read_image
 
-    rows = []
-    for name in (progress(files) if progress else files):
-        image, _ = read_image(root / name)
-        rows.append(image_features(image, checkpoint, working_size))
-    return np.stack(rows)
+    rows = [domain_vectors(read_image(root / name)[0], checkpoint, working_size)
+            for name in (progress(files) if progress else files)]
+    return {name: np.stack([row[name] for row in rows]) for name in FEATURES}
 
 
-def fit_checkpoint(checkpoint: "Checkpoint", data: str | os.PathLike | None = None, *,
-                   working_size: int = DEFAULT_WORKING_SIZE, progress: Callable | None = None) -> DomainCheck:
+def fit_checkpoint(checkpoint: "Checkpoint", data_root: str | os.PathLike | None = None, *,
+                   progress: Callable | None = None) -> DomainCheck:
     """Fit the domain summary of a loaded checkpoint from its recorded training and validation files.
 
     Parameters
     ----------
     checkpoint : Checkpoint
-    data : path, optional
-        The folder it was trained on (default: the recorded one, see :func:`training_root`).
-    working_size : int
-        Long side the images are seen at (the inference default).
+    data_root : path, optional
+        Where to find the folder it was trained on (see :func:`training_root`).
     progress : callable, optional
         Wraps each file list (e.g. ``tqdm``).
 
@@ -238,17 +357,16 @@ def fit_checkpoint(checkpoint: "Checkpoint", data: str | os.PathLike | None = No
     colorcore.io.ImageError
         If a recorded file cannot be read.
     """
+    from .data import group_of
+
     meta = checkpoint.meta
     train, val = split_files(meta, "train"), split_files(meta, "val")
     if not train or not val:
         raise ValueError(f"{checkpoint.name}: the metadata records no training and validation files to fit on")
-    root = training_root(meta, data)
-    train_vectors = _split_vectors(checkpoint, root, train, working_size, progress)
-    val_vectors = _split_vectors(checkpoint, root, val, working_size, progress)
-    return fit(train_vectors, val_vectors, working_size=working_size,
-               fitted_on={"root": str(data_folder(meta) if data is None else data), "train_images": len(train),
-                          "val_images": len(val)})
-
-
-__all__ = ["FEATURES", "Verdict", "pool", "fit", "distance", "verdict", "training_root", "fit_checkpoint",
-           "domain_check"]
+    root = training_root(meta, data_root)
+    size = check_size(meta)
+    pattern = meta.get("data", {}).get("group_pattern")
+    return fit(_split_vectors(checkpoint, root, train, size, progress),
+               _split_vectors(checkpoint, root, val, size, progress), [group_of(f, pattern) for f in val],
+               working_size=size, fitted_on={"root": str(root),
+                                             "train_images": len(train), "val_images": len(val)})

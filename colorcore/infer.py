@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .checkpoints import Checkpoint
 from .metadata import domain_check
-from .domain import Verdict, pool, verdict
+from .domain import Verdict, lightness_statistics, pool, verdict
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
 from .models import SIZE_MULTIPLE
 from .quantize import check_temperature
@@ -143,32 +143,66 @@ def downscale(image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(t, size=shape, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
-def _network_input(image: np.ndarray, checkpoint: Checkpoint, shape: tuple[int, int]) -> torch.Tensor:
-    """What the network sees of ``image`` at ``shape``: (1, 1, h, w) on the checkpoint's device."""
-    net_in, _ = _encode(downscale(image, shape), checkpoint.recipe)
-    return net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last)
+def _network_input(image: np.ndarray, checkpoint: Checkpoint, shape: tuple[int, int]
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """What the network sees of ``image`` at ``shape``: (1, 1, h, w) on the checkpoint's device, and the
+    image's true L* at that shape (None for the study recipe, whose lightness is not L*)."""
+    net_in, lightness = _encode(downscale(image, shape), checkpoint.recipe)
+    true_lightness = lightness[0, 0] if checkpoint.recipe == "corrected" else None
+    return net_in.to(checkpoint.device).contiguous(memory_format=torch.channels_last), true_lightness
+
+
+@dataclass
+class NetworkPass:
+    """What one network pass saw and made, for the domain check to reuse: working shape, encoder features,
+    the image's L* at that shape (None when not at hand)."""
+
+    shape: tuple
+    features: torch.Tensor | None
+    lightness: torch.Tensor | None
 
 
 @torch.inference_mode()
-def image_features(image: np.ndarray, checkpoint: Checkpoint,
-                   working_size: int | None = DEFAULT_WORKING_SIZE) -> np.ndarray:
-    """The pooled encoder features the domain check scores (:func:`colorcore.domain.pool`), shape (D,).
+def domain_vectors(image: np.ndarray, checkpoint: Checkpoint, working_size: int,
+                   done: NetworkPass | None = None) -> dict:
+    """What the domain check scores of ``image`` (:mod:`colorcore.domain`): encoder and lightness vectors.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        As in :func:`colorize`.
+    checkpoint : Checkpoint
+    working_size : int
+        Long side the encoder sees the image at.
+    done : NetworkPass, optional
+        A pass already made: its features are reused when its shape is the one ``working_size`` gives
+        (else the encoder runs at that size, a small one), its L* when at the default working size.
+
+    Returns
+    -------
+    dict
+        ``{"encoder": (2 C,), "lightness": (2,)}``; lightness from the true L* at the default working size.
 
     Raises
     ------
     ValueError
-        For a bad image, or a model without encoder features (the gray baseline).
+        For a model without encoder features (the gray baseline).
     """
-    check_image(image)
-    _, features = checkpoint.model.raw_and_features(
-        _network_input(image, checkpoint, working_shape(*image.shape[:2], working_size)))
+    height, width = image.shape[:2]
+    wanted = working_shape(height, width, working_size)
+    features = done.features if done is not None and tuple(done.shape) == wanted else None
+    if features is None:
+        features = checkpoint.model.features(_network_input(image, checkpoint, wanted)[0])
     if features is None:
         raise ValueError(f"{checkpoint.name} has no encoder features to check an image's domain with")
-    return pool(features)[0]
+    light_shape = working_shape(height, width, DEFAULT_WORKING_SIZE)
+    lightness = done.lightness if done is not None and tuple(done.shape) == light_shape else None
+    if lightness is None:
+        lightness = _encode(downscale(image, light_shape), "corrected")[1][0, 0]
+    return {"encoder": pool(features)[0], "lightness": lightness_statistics(lightness.numpy())}
 
 
-def domain_verdict(image: np.ndarray, checkpoint: Checkpoint, shape: tuple | None = None,
-                   features: torch.Tensor | None = None) -> Verdict | None:
+def domain_verdict(image: np.ndarray, checkpoint: Checkpoint, done: NetworkPass | None = None) -> Verdict | None:
     """Where ``image`` stands against ``checkpoint``'s training domain; None without a domain summary.
 
     Parameters
@@ -176,16 +210,13 @@ def domain_verdict(image: np.ndarray, checkpoint: Checkpoint, shape: tuple | Non
     image : np.ndarray
         As in :func:`colorize`.
     checkpoint : Checkpoint
-    shape, features : optional
-        The working shape and encoder features of a network pass already made: reused when the
-        shape is the one the summary scores at (else the encoder runs at that size).
+    done : NetworkPass, optional
+        As in :func:`domain_vectors`.
     """
     check = domain_check(checkpoint.meta)
     if check is None:
         return None
-    if features is None or tuple(shape) != working_shape(*image.shape[:2], check["working_size"]):
-        return verdict(check, image_features(image, checkpoint, check["working_size"]))
-    return verdict(check, pool(features)[0])
+    return verdict(check, domain_vectors(image, checkpoint, check["working_size"], done))
 
 
 @torch.inference_mode()
@@ -198,10 +229,11 @@ def predict(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | No
     check_image(image)
     check_temperature_for(checkpoint, temperature)
     shape = working_shape(*image.shape[:2], working_size)
-    raw, features = checkpoint.model.raw_and_features(_network_input(image, checkpoint, shape))
+    net_in, lightness = _network_input(image, checkpoint, shape)
+    raw, features = checkpoint.model.raw_and_features(net_in)
     ab = decode_ab(checkpoint.model.decode(raw, temperature).float().cpu(), checkpoint.recipe)[0]
     confidence = checkpoint.model.confidence(raw)
-    found = domain_verdict(image, checkpoint, shape, features)
+    found = domain_verdict(image, checkpoint, NetworkPass(shape, features, lightness))
     return Prediction(ab, shape, checkpoint.recipe, None if confidence is None else confidence[0].float().cpu(),
                       None if found is None else found.score, None if found is None else found.in_domain)
 

@@ -73,18 +73,26 @@ class ParentInfo(TypedDict, total=False):
     val: dict[str, float]            # its val_loss, val_ab_rmse, val_psnr on this run's validation split
 
 
-class DomainCheck(TypedDict, total=False):
-    """What the training images look like to the checkpoint's own encoder (:mod:`colorcore.domain`)."""
+class DomainSummary(TypedDict):
+    """One Gaussian of :mod:`colorcore.domain`, in probabilistic-PCA form over standardised vectors."""
 
-    features: str                    # how an image becomes a vector (colorcore.domain.FEATURES)
-    working_size: int                # long side images are seen at when scored
-    mean: list[float]                # (D,) mean vector of the training images
-    axes: list[list[float]]          # (k, D) principal axes of their covariance
+    features: str                    # how an image becomes the vector (colorcore.domain.FEATURES)
+    reference: float                 # its distance's 98th percentile on held-out validation images
+    mean: list[float]                # (D,) mean vector
+    scale: list[float]               # (D,) standard deviation of each value
+    axes: list[list[float]]          # (k, D) principal axes of the standardised vectors
     variances: list[float]           # (k,) variance along each axis
     residual_variance: float         # variance of each of the other D - k directions
-    threshold: float                 # distance that counts as in domain (a quantile of the validation split's)
-    quantile: float
-    val_in_domain: float             # share of the validation images in domain
+
+
+class DomainCheck(TypedDict, total=False):
+    """What the training images look like, to the checkpoint's own encoder and in L* (:mod:`colorcore.domain`)."""
+
+    working_size: int                # long side the encoder sees images at (the training size)
+    summaries: dict[str, DomainSummary]  # "encoder", "lightness"
+    threshold: float                 # the larger summary distance / reference that still counts as in domain
+    quantile: float                  # share of held-out validation images in domain by construction
+    val_in_domain: float             # the share measured
     fitted_on: dict[str, Any]        # folder and numbers of training and validation images
 
 

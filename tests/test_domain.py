@@ -10,7 +10,7 @@ from colorcore import colorize, load_checkpoint, read_image
 from colorcore.checkpoints import read_metadata, update_metadata
 from colorcore.metadata import domain_check, split_files
 from colorcore.cli import main
-from colorcore.domain import FEATURES, distance, fit, fit_checkpoint, training_root
+from colorcore.domain import FEATURES, fit, fit_checkpoint, lightness_statistics, score, training_root
 from colorcore.infer import merge, predict
 
 
@@ -27,28 +27,49 @@ def _noise(seed: int = 0, shape=(48, 64)) -> np.ndarray:
     return np.random.default_rng(seed).random(shape).astype(np.float32)
 
 
-def test_fit_calibrates_the_threshold_on_validation_vectors():
+def _vectors(rng, n: int, shift: float = 0.0) -> dict:
+    return {"encoder": rng.normal(shift, 1.0, size=(n, 20)), "lightness": rng.normal(shift, 1.0, size=(n, 2))}
+
+
+def test_fit_calibrates_the_threshold_on_held_out_validation_folds():
     rng = np.random.default_rng(0)
-    train, val = rng.normal(size=(300, 20)), rng.normal(size=(200, 20))
-    check = fit(train, val, axes=5, quantile=0.95)
-    assert check["features"] == FEATURES and len(check["axes"]) == 5 and len(check["mean"]) == 20
-    assert check["val_in_domain"] >= 0.95
-    assert np.mean(distance(check, val) <= check["threshold"]) == check["val_in_domain"]
-    far = distance(check, rng.normal(5.0, 1.0, size=(50, 20)))
-    assert (far > 2 * check["threshold"]).all()
-    assert distance(check, np.asarray(check["mean"]))[0] == pytest.approx(0.0, abs=1e-3)
+    check = fit(_vectors(rng, 300), _vectors(rng, 200), axes=5, quantile=0.95)
+    assert set(check["summaries"]) == set(FEATURES)
+    assert all(s["features"] == FEATURES[name] for name, s in check["summaries"].items())
+    assert len(check["summaries"]["encoder"]["axes"]) == 5 and len(check["summaries"]["lightness"]["axes"]) == 1
+    assert 0.93 <= check["val_in_domain"] <= 0.97
+    assert 0.9 <= np.mean(score(check, _vectors(rng, 500)) <= 1) <= 0.99
+    assert (score(check, _vectors(rng, 50, shift=5.0)) > 2).all()
+    far_in_lightness_only = {**_vectors(rng, 50), "lightness": rng.normal(5.0, 1.0, size=(50, 2))}
+    assert (score(check, far_in_lightness_only) > 1).all()
 
 
-def test_fit_refuses_bad_shapes():
+def test_groups_never_straddle_folds_and_bad_input_is_refused():
+    rng = np.random.default_rng(1)
+    groups = [f"slide{i // 10}" for i in range(60)]
+    check = fit(_vectors(rng, 100), _vectors(rng, 60), groups, folds=4)
+    assert 0 < check["val_in_domain"] <= 1
     with pytest.raises(ValueError, match="at least 2 training images"):
-        fit(np.zeros((1, 4)), np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=r"validation features must be \(m, 4\)"):
-        fit(np.zeros((5, 4)), np.zeros((3, 5)))
+        fit(_vectors(rng, 1), _vectors(rng, 10))
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        fit(_vectors(rng, 10), _vectors(rng, 10), ["one"] * 10)
+    with pytest.raises(ValueError, match="must have the vectors"):
+        fit({"encoder": np.zeros((5, 3))}, _vectors(rng, 10))
+
+
+def test_lightness_statistics_tell_a_gradient_from_a_texture():
+    y, x = np.mgrid[0:128, 0:128]
+    landscape = 80 - 0.4 * y + 3 * np.sin(x / 3)        # bright above, dark below
+    texture = 50 + 20 * np.sin(x / 2.0) * np.sin(y / 2.0)  # alike everywhere
+    assert lightness_statistics(landscape)[0] > lightness_statistics(texture)[0] + 1
+    flat = lightness_statistics(np.full((16, 16), 40.0))
+    assert np.isfinite(flat).all() and flat[1] == 0.0
 
 
 def test_summary_round_trips_in_the_metadata_and_keeps_the_weights(fitted, tiny_checkpoint):
     check = domain_check(read_metadata(fitted))
-    assert check is not None and check["features"] == FEATURES
+    assert check is not None and check["working_size"] == read_metadata(fitted)["train_config"]["size"]
+    assert {name: summary["features"] for name, summary in check["summaries"].items()} == FEATURES
     assert check["fitted_on"]["train_images"] == len(split_files(read_metadata(fitted), "train"))
     assert json.loads(json.dumps(check)) == check
     assert len(json.dumps(check)) < 100_000
@@ -99,10 +120,11 @@ def test_regression_checkpoints_give_no_confidence(tiny_checkpoint):
 
 
 def test_training_root_says_what_to_pass_when_the_folder_is_missing(tiny_checkpoint, tmp_path):
-    meta = {**read_metadata(tiny_checkpoint), "data": {"root": str(tmp_path / "gone")}}
-    with pytest.raises(ValueError, match="--data DIR"):
+    meta = {**read_metadata(tiny_checkpoint), "data": {"root": str(tmp_path / "gone" / "cells")}}
+    with pytest.raises(ValueError, match="--data-root DIR, with cells/ in it"):
         training_root(meta)
-    assert training_root(meta, tmp_path) == tmp_path
+    (tmp_path / "cells").mkdir()
+    assert training_root(meta, tmp_path) == tmp_path / "cells"
 
 
 def _write_inputs(folder, fitted):
@@ -151,9 +173,9 @@ def test_confidence_map_is_written_for_classifiers_and_refused_for_regression(ti
 def test_fit_domain_command_stores_the_summary(tiny_checkpoint, color_folder, tmp_path, capsys):
     path = tmp_path / "copy.safetensors"
     shutil.copy(tiny_checkpoint, path)
-    assert main(["checkpoints", "--fit-domain", str(path), "--data", str(color_folder), "--json"]) == 0
+    assert main(["checkpoints", "--fit-domain", str(path), "--data-root", str(color_folder.parent), "--json"]) == 0
     assert "domain check fitted on" in capsys.readouterr().err
     assert domain_check(read_metadata(path))["fitted_on"]["root"] == str(color_folder)
-    assert main(["checkpoints", "--fit-domain", str(path), "--data", str(tmp_path / "gone")]) == 2
-    assert "--data DIR" in capsys.readouterr().err
-    assert main(["checkpoints", "--data", str(color_folder)]) == 2
+    assert main(["checkpoints", "--fit-domain", str(path), "--data-root", str(tmp_path / "gone")]) == 2
+    assert "--data-root DIR" in capsys.readouterr().err
+    assert main(["checkpoints", "--data-root", str(color_folder)]) == 2

@@ -30,7 +30,8 @@ class ColorModel(nn.Module):
     * ``model.decode(raw, temperature)``: the training output as encoded a*b*;
     * ``model.takes_temperature``: whether ``temperature`` means anything;
     * ``model.raw_and_features(x)``: the training output and the encoder features it came from
-      (what the domain check of :mod:`colorcore.domain` pools), in one pass;
+      (what the domain check of :mod:`colorcore.domain` pools), in one pass; ``model.features(x)``
+      the features alone;
     * ``model.confidence(raw)``: per-pixel confidence in [0, 1] where the output has one.
     """
 
@@ -61,6 +62,10 @@ class ColorModel(nn.Module):
         encoder return its output, so the domain check costs no second pass.
         """
         return self.raw_output(lightness), None
+
+    def features(self, lightness: torch.Tensor) -> torch.Tensor | None:
+        """The encoder's features alone (models with an encoder skip their decoder here)."""
+        return self.raw_and_features(lightness)[1]
 
     def confidence(self, raw: torch.Tensor) -> torch.Tensor | None:
         """Per-pixel confidence (N, H, W) in [0, 1] at the resolution :meth:`decode` gives; None when the

@@ -27,10 +27,14 @@ def _encoder(init: bool) -> nn.Sequential:
 class _EncoderDecoder(ColorModel):
     """The study's shape: ``decoder(encoder(x))``; the encoder's output is what the domain check pools."""
 
-    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training output and the encoder's features (N, 128, H/8, W/8), in one pass."""
+    def features(self, lightness: torch.Tensor) -> torch.Tensor:
+        """The encoder's features (N, 128, H/8, W/8)."""
         check_lightness(lightness)
-        features = self.encoder(lightness)
+        return self.encoder(lightness)
+
+    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training output and the encoder's features, in one pass."""
+        features = self.features(lightness)
         return self.decoder(features), features
 
     def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
