@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from colorcore.app import jobs  # noqa: E402
 from colorcore.checkpoints import catalog_names  # noqa: E402
+from colorcore.config import FINETUNE_DEFAULTS  # noqa: E402
 from helpers import APP, color_png, color_zip, ok, png_bytes, zip_bytes  # noqa: E402
 
 JOB_TIMEOUT_S = 240
@@ -52,7 +53,7 @@ def test_a_zip_becomes_a_lab_checkpoint_in_the_colorize_picker(train_env):
     assert any("**stain.zip**: 14 image(s)" in m.value for m in at.markdown)
     assert at.dataframe[-1].value["check"].tolist()[0] == "unreadable files"  # the dataset analysis
     at.selectbox(key="train.base").set_value("places12-mse").run()
-    assert at.number_input(key="train.epochs").value == 30  # the fine-tuning default
+    assert at.number_input(key="train.epochs").value == FINETUNE_DEFAULTS["epochs"]
     at.number_input(key="train.epochs").set_value(2).run()
     assert any("About" in i.value and "images/s" in i.value for i in at.info)
     at.button(key="train.start").click().run()
