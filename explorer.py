@@ -44,7 +44,7 @@ PAGES = [
     st.Page("pages/curves.py", title="Training curves", icon=":material/show_chart:"),
     st.Page("pages/histograms.py", title="a\\*b\\* histograms", icon=":material/bar_chart:"),
     st.Page("pages/dataset.py", title="Dataset analysis", icon=":material/dataset:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/train.py", title="Train your own", icon=":material/model_training:"),
 ]
 
 # Pages check this flag: it is missing when a page URL was opened before the first run of

@@ -102,7 +102,8 @@ for note in trainingdata.warnings(prepared):
     st.warning(note)
 
 cat = ac.catalog()
-bases = [None, *training.base_choices(cat.metas)]
+FROM_SCRATCH = "(from scratch)"  # not a catalog name: those start with a letter or digit
+bases = [FROM_SCRATCH, *training.base_choices(cat.metas)]
 
 
 def base_changed() -> None:
@@ -112,10 +113,11 @@ def base_changed() -> None:
         st.session_state.pop("train.name", None)
 
 
-st.session_state.setdefault("train.base", None)
-base = st.selectbox("Start from", bases, key="train.base", on_change=base_changed,
-                    format_func=lambda n: "nothing: train from scratch" if n is None
-                    else catalog.checkpoint_label(cat.metas[n]))
+st.session_state.setdefault("train.base", FROM_SCRATCH)
+choice = st.selectbox("Start from", bases, key="train.base", on_change=base_changed,
+                      format_func=lambda n: "nothing: train from scratch" if n == FROM_SCRATCH
+                      else catalog.checkpoint_label(cat.metas[n]))
+base = None if choice == FROM_SCRATCH else choice
 base_meta = cat.metas.get(base)
 n_train, n_val, n_test = trainingdata.default_split(prepared.n_images)
 st.session_state["train.auto_name"] = jobs.checkpoint_name(f"{prepared.source.rsplit('.', 1)[0]}-{base or 'scratch'}")
