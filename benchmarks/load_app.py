@@ -23,8 +23,9 @@ Times are taken in the pages (a 50 ms timer in each page notes when the images a
 server process's ``VmHWM`` (/proc/<pid>/status). Prints a Markdown table with the targets, whether each is
 met, and how much of the CPUs other processes used during each measurement (the whole machine's busy time
 from /proc/stat less this benchmark's own, servers and browsers included): on a shared machine, figures
-taken while others used a large share are not the server's. Not a test (the CI runs a 3-session smoke run of :func:`run_sessions`). Talks to 127.0.0.1 only;
-every wait is bounded (``--limit`` seconds per measurement).
+taken while others used a large share are not the server's (``--wait-quiet S`` waits for a quiet moment
+before each measurement). Not a test (the CI runs a 3-session smoke run of :func:`run_sessions`). Talks to
+127.0.0.1 only; every wait is bounded (``LIMIT_S`` seconds per measurement).
 """
 from __future__ import annotations
 
@@ -241,7 +242,8 @@ async def _sessions(url: str, images: list[Path], path: str, timeout_s: float) -
             await browser.close()
 
 
-def run_sessions(url: str, images: list[Path], page: str = "colorize", timeout_s: float = LIMIT_S) -> list[SessionResult]:
+def run_sessions(url: str, images: list[Path], page: str = "colorize",
+                 timeout_s: float = LIMIT_S) -> list[SessionResult]:
     """One browser session per image on ``page`` (``"colorize"`` or ``"compare"``), all uploading at once."""
     path = {"colorize": "", "compare": "compare"}[page]
     return asyncio.run(asyncio.wait_for(_sessions(url, images, path, timeout_s), timeout_s + 120))
@@ -313,9 +315,23 @@ def _cpu_now() -> tuple[float, float, float]:
     return busy / os.sysconf("SC_CLK_TCK"), time.perf_counter(), mine
 
 
-def _with_contention(measure, *args) -> list[Row]:
-    """Run a measurement; note on its rows how much of the machine other processes (not this benchmark, its
-    servers and browsers) used meanwhile, so that figures taken on a shared machine can be judged."""
+def _wait_quiet(patience_s: float, busy_pct: float = 15.0, window_s: float = 5.0) -> None:
+    """Wait (at most ``patience_s``) until the machine was less than ``busy_pct`` busy over ``window_s``
+    (between measurements this benchmark itself runs nothing)."""
+    deadline = time.perf_counter() + patience_s
+    while time.perf_counter() < deadline:
+        busy0, wall0, _ = _cpu_now()
+        time.sleep(window_s)
+        busy1, wall1, _ = _cpu_now()
+        if (busy1 - busy0) / ((wall1 - wall0) * (os.cpu_count() or 1)) * 100 < busy_pct:
+            return
+
+
+def _with_contention(measure, *args, quiet_s: float = 0.0) -> list[Row]:
+    """Run a measurement (after waiting up to ``quiet_s`` for a quiet machine); note on its rows how much of
+    the machine other processes (not this benchmark, its servers and browsers) used meanwhile, so that
+    figures taken on a shared machine can be judged."""
+    _wait_quiet(quiet_s)
     busy0, wall0, mine0 = _cpu_now()
     rows = measure(*args)
     busy1, wall1, mine1 = _cpu_now()
@@ -407,7 +423,11 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(MEASUREMENTS),
                         help=f"comma-separated measurements to run (default all: {','.join(MEASUREMENTS)})")
     parser.add_argument("--catalog", help="checkpoint folder (default $COLORCORE_CHECKPOINTS, else checkpoints/)")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="S",
+                        help="before each measurement wait up to S seconds for the machine to be quiet "
+                             "(under 15 %% busy over 5 s): for shared machines (default 0)")
     args = parser.parse_args()
+    quiet = {"quiet_s": args.wait_quiet}
     chosen = [m.strip() for m in args.only.split(",") if m.strip()]
     unknown = sorted(set(chosen) - set(MEASUREMENTS))
     if unknown:
@@ -417,16 +437,17 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="load_app-"))
     rows: list[Row] = []
     load = os.getloadavg()[0]
+    mp, n = args.megapixels, args.sessions
     if "colorize" in chosen:
-        rows += _with_contention(measure_colorize, args.catalog, make_tiffs(tmp, args.sessions, args.megapixels, 0))
+        rows += _with_contention(measure_colorize, args.catalog, make_tiffs(tmp, n, mp, 0), **quiet)
     if "compare" in chosen:
-        rows += _with_contention(measure_compare, args.catalog, make_tiffs(tmp, args.sessions, args.megapixels, 100))
+        rows += _with_contention(measure_compare, args.catalog, make_tiffs(tmp, n, mp, 100), **quiet)
     if "single" in chosen or "download" in chosen:
-        rows += _with_contention(measure_single_and_download, args.catalog, make_tiffs(tmp, 3, args.megapixels, 200))
+        rows += _with_contention(measure_single_and_download, args.catalog, make_tiffs(tmp, 3, mp, 200), **quiet)
     if "first" in chosen:
-        rows += _with_contention(measure_first, args.catalog, make_tiffs(tmp, 1, 0.3, seed=300)[0])
+        rows += _with_contention(measure_first, args.catalog, make_tiffs(tmp, 1, 0.3, seed=300)[0], **quiet)
     if "crowd" in chosen:
-        rows += _with_contention(measure_crowd, args.catalog, make_tiffs(tmp, args.crowd, args.megapixels, 400))
+        rows += _with_contention(measure_crowd, args.catalog, make_tiffs(tmp, args.crowd, mp, 400), **quiet)
     side = int(round((args.megapixels * 1e6) ** 0.5))
     print(f"\n{os.cpu_count()} cores, load average {load:.2f} at the start and {os.getloadavg()[0]:.2f} at the end; "
           f"TIFFs {side} x {side} ({side * side / 1e6:.1f} MP) 16-bit unless said; "
