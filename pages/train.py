@@ -54,6 +54,8 @@ watched = st.query_params.get("job") or st.session_state.get("train.job")
 job = jobs.find(watched) if watched else None
 if job is not None:
     st.session_state["train.job"] = job.id
+    if job.active:  # whoever has the job's address (its id) may cancel it, after closing the browser too
+        owner = st.session_state["train.owner"] = job.owner
     st.fragment(show_job, run_every=2.0 if job.active else None)(job.id, job.active)
 
 with st.expander("Training jobs on this server"):

@@ -100,6 +100,11 @@ def test_cancelling_from_the_page_leaves_no_checkpoint(train_env):
     at.button(key="train.start").click().run()
     job_id = at.session_state["train.job"]
     assert at.button(key="train.start").disabled  # one job per session
+    at = AppTest.from_file(APP, default_timeout=60)  # the browser closed; the job's address opened again
+    at.query_params["job"] = job_id
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert any(h.value == "Training job: stain-places12-mse" for h in at.subheader)
     at.button(key="train.cancel").click().run()
     ok(at)
     job = wait_until_ended(job_id)
@@ -107,7 +112,8 @@ def test_cancelling_from_the_page_leaves_no_checkpoint(train_env):
     assert not list(job.path.glob("*.safetensors*")) and "stain-places12-mse" not in catalog_names()
     at.run()
     assert [p.proto.text for p in at.get("progress")] == ["cancelled"]
-    assert not at.button(key="train.start").disabled
+    at = upload(at, "again.zip", color_zip(14))
+    assert not at.button(key="train.start").disabled  # the session may start another job
 
 
 def test_a_folder_under_the_data_root_can_be_chosen(train_env):
