@@ -32,7 +32,8 @@ def test_loss_defaults_to_the_models_own():
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    ({"model": "gray"}, "model must be study_resnet18 or study_resnet18_classes, got 'gray'"),
+    ({"model": "gray"}, "model must be study_resnet18, study_resnet18_classes, unet_resnet18 or "
+                        "unet_resnet18_classes, got 'gray'"),
     ({"recipe": "fancy"}, "recipe must be corrected or study, got 'fancy'"),
     ({"loss": "l1"}, "loss must be mse, huber or ce, got 'l1'"),
     ({"scale": "big"}, "scale must be resize or native, got 'big'"),
@@ -40,7 +41,8 @@ def test_loss_defaults_to_the_models_own():
     ({"schedule": "step"}, "schedule must be cosine or constant, got 'step'"),
     ({"device": "tpu"}, "device must be auto, cpu, cuda or mps, got 'tpu'"),
     ({"bf16": "yes"}, "bf16 must be auto, on or off, got 'yes'"),
-    ({"loss": "ce"}, "the 'ce' loss goes with a classification model (study_resnet18_classes) and only with one; "
+    ({"loss": "ce"}, "the 'ce' loss goes with a classification model (study_resnet18_classes, unet_resnet18_classes) "
+                     "and only with one; "
                      "got model 'study_resnet18', loss 'ce'"),
     ({"model": "study_resnet18_classes", "loss": "huber"}, "the 'ce' loss goes with a classification model"),
     ({"model": "study_resnet18_classes", "recipe": "study"}, "classification models use the corrected recipe"),
