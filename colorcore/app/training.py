@@ -30,11 +30,15 @@ from .trainingdata import PreparedData
 SCRATCH = {"model": "study_resnet18", "loss": "huber", "size": 128, "crop": 64, "epochs": 100}
 #: Most epochs the page offers.
 MAX_EPOCHS = 300
-#: Training pixels per second (64-px crops x images/s) of one job thread on this machine (2-core AMD EPYC, nice 10,
-#: beside an idle server), measured as docs/results.md says; replaced by the last finished job's own speed.
-DEFAULT_PIXELS_PER_S = 45.0 * 64 * 64
-#: A forward pass (validation, evaluation) costs about a third of a training step (forward and backward).
-FORWARD_SHARE = 1 / 3
+#: Training pixels per second (crop pixels x images/s) of a job here: a Train-page job (12 blood smears,
+#: one thread, nice 10; docs/results.md) trained at a median 66.6 images/s of 64-px crops.  Replaced by
+#: the last finished job's own measurement.
+DEFAULT_PIXELS_PER_S = 66.6 * 64 * 64
+#: Cost of a validated pixel (forward pass only) relative to a trained one, measured in that job (0.42).
+VALIDATE_SHARE = 0.4
+#: Cost of an evaluated pixel at working size (forward pass, full-resolution merge, metrics) relative to a
+#: trained one, measured in that job (about 1).
+EVALUATE_SHARE = 1.0
 #: Seconds to start a job (imports, decoding the images).
 STARTUP_S = 15.0
 
@@ -109,8 +113,8 @@ def estimate_s(n_train: int, n_val: int, n_test: int, epochs: int, size: int, cr
     """Seconds a job takes: start, ``epochs`` of training on ``crop``-px crops and validation at ``size`` px,
     then evaluating ``n_compared`` checkpoints on the test images at the default working size."""
     train = epochs * n_train * crop ** 2
-    validate = epochs * n_val * size ** 2 * FORWARD_SHARE
-    evaluate = n_test * n_compared * DEFAULT_WORKING_SIZE ** 2 * FORWARD_SHARE
+    validate = epochs * n_val * size ** 2 * VALIDATE_SHARE
+    evaluate = n_test * n_compared * DEFAULT_WORKING_SIZE ** 2 * EVALUATE_SHARE
     return STARTUP_S + (train + validate + evaluate) / pixels_per_s
 
 
