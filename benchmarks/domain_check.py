@@ -136,7 +136,7 @@ def confidence_rows(checkpoints: dict, sets: dict, own: dict) -> list[dict]:
             errors.append(_ab_error(result.rgb, to_uint8(image)))
             confidence.append(result.confidence.ravel() if kind == CLASSIFICATION else -_flip_disagreement(image, ckpt))
         low, high, ratio = _tail_ratio(np.concatenate(errors), np.concatenate(confidence))
-        rows.append({"checkpoint": name, "kind": kind, "signal": "1 - entropy" if kind == CLASSIFICATION else
+        rows.append({"checkpoint": name, "kind": kind, "signal": "1 - a*b* spread" if kind == CLASSIFICATION else
                      "flip agreement (proxy)", "pixels": int(sum(map(len, errors))), "error_least": low,
                      "error_most": high, "ratio": ratio})
     return rows

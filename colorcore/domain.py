@@ -2,11 +2,12 @@
 
 A checkpoint's colours are learned from its training images; on a kind of image it never saw
 (an electron micrograph through a scene model) they are invented.  This module summarises the
-training images in two ways and scores any image against both:
+training images in three ways and scores any image against each:
 
-* ``encoder``: what the checkpoint's own encoder makes of the image, at the size its training
-  images had (``train_config.size``): the log of each output channel's mean and standard
-  deviation over the image (:func:`pool`, 2 x 128 numbers);
+* ``layer1`` and ``layer2``: what the checkpoint's own encoder makes of the image, at the size its
+  training images had (``train_config.size``): the log of each channel's mean and standard
+  deviation over the image (:func:`pool`) at the outputs of its last two stages (1/4 and 1/8
+  resolution: 2 x 64 and 2 x 128 numbers);
 * ``lightness``: two statistics of the image's L* at the default working size that tell
   photographs from micrographs whatever the encoder learned (:func:`lightness_statistics`): how
   much the brightness changes across the image (the spread of 4 x 4 block means relative to the
@@ -16,7 +17,7 @@ training images in two ways and scores any image against both:
 Each summary is a Gaussian of the standardised vectors in compact probabilistic-PCA form (mean,
 scale, the principal axes holding most of the variance and one variance for the rest); its
 Mahalanobis distance is divided by a reference (its 98th percentile on held-out images), and the
-image's ``domain_score`` is the larger of the two, divided by the calibrated threshold: in domain
+image's ``domain_score`` is the largest of the three, divided by the calibrated threshold: in domain
 when ``domain_score <= 1``.
 
 Calibration (:func:`fit`) uses the checkpoint's recorded training *and* validation images: the
@@ -44,8 +45,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .checkpoints import Checkpoint
 
 #: How an image becomes the vectors each summary describes; a summary made another way is refused.
-FEATURES = {"encoder": "log mean and std of the encoder's output channels",
+FEATURES = {"layer1": "log mean and std of the channels of the encoder's next-to-last stage",
+            "layer2": "log mean and std of the encoder's output channels",
             "lightness": "log L* block non-stationarity (4 x 4) and power-spectrum slope"}
+#: The summaries of the encoder's stages, in the order :meth:`ColorModel.features` returns them.
+STAGES = ("layer1", "layer2")
 #: Added before logarithms, so empty channels and flat images stay finite.
 LOG_EPS = 1e-3
 #: Principal axes kept per summary (fewer when there are fewer images or dimensions).
@@ -84,7 +88,7 @@ def pool(features: "torch.Tensor") -> np.ndarray:
     Parameters
     ----------
     features : torch.Tensor, shape (N, C, h, w)
-        The encoder's output (:meth:`colorcore.models.base.ColorModel.raw_and_features`).
+        One stage's output (:meth:`colorcore.models.base.ColorModel.features`).
 
     Returns
     -------
@@ -95,6 +99,20 @@ def pool(features: "torch.Tensor") -> np.ndarray:
     flat = features.detach().float().flatten(2).cpu()
     pooled = np.concatenate([flat.mean(dim=2).numpy(), flat.std(dim=2, unbiased=False).numpy()], axis=1)
     return np.log(pooled.astype(np.float64) + LOG_EPS)
+
+
+def encoder_vectors(features: tuple) -> dict:
+    """``{"layer1": (N, 2 C1), "layer2": (N, 2 C2)}``: :func:`pool` of each stage a model's ``features`` returns.
+
+    Raises
+    ------
+    ValueError
+        If the model does not give one feature map per stage of :data:`STAGES`.
+    """
+    if features is None or len(features) != len(STAGES):
+        raise ValueError(f"the domain check needs the encoder's {len(STAGES)} last stages, got "
+                         f"{'none' if features is None else len(features)}")
+    return {name: pool(stage) for name, stage in zip(STAGES, features)}
 
 
 def _spectral_slope(lightness: np.ndarray) -> float:
@@ -199,8 +217,8 @@ def fit(train: dict, val: dict, val_groups: list[str] | None = None, *, axes: in
     Parameters
     ----------
     train, val : dict
-        ``{"encoder": (n, D), "lightness": (n, 2)}`` arrays of the training and validation images
-        (:func:`pool`, :func:`lightness_statistics`); n >= 2 training and ``folds`` validation images.
+        ``{"layer1": (n, D1), "layer2": (n, D2), "lightness": (n, 2)}`` arrays of the training and
+        validation images (:func:`encoder_vectors`, :func:`lightness_statistics`).
     val_groups : list of str, optional
         Group of each validation image (a slide, a field of view); a group never straddles folds.
         Default: every image its own group.
@@ -227,11 +245,11 @@ def fit(train: dict, val: dict, val_groups: list[str] | None = None, *, axes: in
         For missing kinds of vectors, mismatched rows, too few images or a bad quantile.
     """
     train, val = _check_vectors(train, "train"), _check_vectors(val, "val")
-    n_val = len(val["encoder"])
+    n_train, n_val = len(train["lightness"]), len(val["lightness"])
     groups = [str(i) for i in range(n_val)] if val_groups is None else list(val_groups)
-    if len(train["encoder"]) < 2 or len(groups) != n_val or len(set(groups)) < 2:
+    if n_train < 2 or len(groups) != n_val or len(set(groups)) < 2:
         raise ValueError(f"need at least 2 training images and validation images in at least 2 groups "
-                         f"(one group per image), got {len(train['encoder'])}, {n_val} and {len(set(groups))}")
+                         f"(one group per image), got {n_train}, {n_val} and {len(set(groups))}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
     fold = _folds(groups, min(folds, len(set(groups))))
@@ -257,7 +275,7 @@ def score(check: DomainCheck, vectors: dict) -> np.ndarray:
     ----------
     check : DomainCheck
     vectors : dict
-        ``{"encoder": (N, D) or (D,), "lightness": (N, 2) or (2,)}``.
+        ``{"layer1": (N, D1), "layer2": (N, D2), "lightness": (N, 2)}`` (or one vector each).
 
     Returns
     -------

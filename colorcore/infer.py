@@ -13,9 +13,9 @@ makes the full-resolution ``merge`` only when the user downloads it: the same by
 :func:`colorize`.
 
 Every prediction also says how far the image is from the checkpoint's training images
-(``domain_score``, ``in_domain``: :mod:`colorcore.domain`, from the same network pass) and, for
-classification checkpoints, how sure the network is of each pixel's colour (``confidence``, 1 -
-the normalised entropy of its class distribution, upsampled like a*b*).
+(``domain_score``, ``in_domain``: :mod:`colorcore.domain`, reusing the network pass where it can)
+and, for classification checkpoints, how sure the network is of each pixel's colour
+(``confidence``: :meth:`colorcore.models.base.ClassificationModel.confidence`, upsampled like a*b*).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .checkpoints import Checkpoint
 from .metadata import domain_check
-from .domain import Verdict, lightness_statistics, pool, verdict
+from .domain import Verdict, encoder_vectors, lightness_statistics, verdict
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
 from .models import SIZE_MULTIPLE
 from .quantize import check_temperature
@@ -158,7 +158,7 @@ class NetworkPass:
     the image's L* at that shape (None when not at hand)."""
 
     shape: tuple
-    features: torch.Tensor | None
+    features: tuple | None
     lightness: torch.Tensor | None
 
 
@@ -181,7 +181,9 @@ def domain_vectors(image: np.ndarray, checkpoint: Checkpoint, working_size: int,
     Returns
     -------
     dict
-        ``{"encoder": (2 C,), "lightness": (2,)}``; lightness from the true L* at the default working size.
+        ``{"layer1": (2 C1,), "layer2": (2 C2,), "lightness": (2,)}``: :func:`colorcore.domain.encoder_vectors`
+        of the encoder, and :func:`colorcore.domain.lightness_statistics` of the true L* at the default
+        working size.
 
     Raises
     ------
@@ -193,13 +195,12 @@ def domain_vectors(image: np.ndarray, checkpoint: Checkpoint, working_size: int,
     features = done.features if done is not None and tuple(done.shape) == wanted else None
     if features is None:
         features = checkpoint.model.features(_network_input(image, checkpoint, wanted)[0])
-    if features is None:
-        raise ValueError(f"{checkpoint.name} has no encoder features to check an image's domain with")
+    vectors = {name: v[0] for name, v in encoder_vectors(features).items()}
     light_shape = working_shape(height, width, DEFAULT_WORKING_SIZE)
     lightness = done.lightness if done is not None and tuple(done.shape) == light_shape else None
     if lightness is None:
         lightness = _encode(downscale(image, light_shape), "corrected")[1][0, 0]
-    return {"encoder": pool(features)[0], "lightness": lightness_statistics(lightness.numpy())}
+    return {**vectors, "lightness": lightness_statistics(lightness.numpy())}
 
 
 def domain_verdict(image: np.ndarray, checkpoint: Checkpoint, done: NetworkPass | None = None) -> Verdict | None:

@@ -89,7 +89,7 @@ class DomainCheck(TypedDict, total=False):
     """What the training images look like, to the checkpoint's own encoder and in L* (:mod:`colorcore.domain`)."""
 
     working_size: int                # long side the encoder sees images at (the training size)
-    summaries: dict[str, DomainSummary]  # "encoder", "lightness"
+    summaries: dict[str, DomainSummary]  # "layer1", "layer2" (the encoder's last stages), "lightness"
     threshold: float                 # the larger summary distance / reference that still counts as in domain
     quantile: float                  # share of held-out validation images in domain by construction
     val_in_domain: float             # the share measured

@@ -28,7 +28,8 @@ def _noise(seed: int = 0, shape=(48, 64)) -> np.ndarray:
 
 
 def _vectors(rng, n: int, shift: float = 0.0) -> dict:
-    return {"encoder": rng.normal(shift, 1.0, size=(n, 20)), "lightness": rng.normal(shift, 1.0, size=(n, 2))}
+    return {"layer1": rng.normal(shift, 1.0, size=(n, 12)), "layer2": rng.normal(shift, 1.0, size=(n, 20)),
+            "lightness": rng.normal(shift, 1.0, size=(n, 2))}
 
 
 def test_fit_calibrates_the_threshold_on_held_out_validation_folds():
@@ -36,7 +37,7 @@ def test_fit_calibrates_the_threshold_on_held_out_validation_folds():
     check = fit(_vectors(rng, 300), _vectors(rng, 200), axes=5, quantile=0.95)
     assert set(check["summaries"]) == set(FEATURES)
     assert all(s["features"] == FEATURES[name] for name, s in check["summaries"].items())
-    assert len(check["summaries"]["encoder"]["axes"]) == 5 and len(check["summaries"]["lightness"]["axes"]) == 1
+    assert len(check["summaries"]["layer2"]["axes"]) == 5 and len(check["summaries"]["lightness"]["axes"]) == 1
     assert 0.93 <= check["val_in_domain"] <= 0.97
     assert 0.9 <= np.mean(score(check, _vectors(rng, 500)) <= 1) <= 0.99
     assert (score(check, _vectors(rng, 50, shift=5.0)) > 2).all()
@@ -54,7 +55,7 @@ def test_groups_never_straddle_folds_and_bad_input_is_refused():
     with pytest.raises(ValueError, match="at least 2 groups"):
         fit(_vectors(rng, 10), _vectors(rng, 10), ["one"] * 10)
     with pytest.raises(ValueError, match="must have the vectors"):
-        fit({"encoder": np.zeros((5, 3))}, _vectors(rng, 10))
+        fit({"layer2": np.zeros((5, 3))}, _vectors(rng, 10))
 
 
 def test_lightness_statistics_tell_a_gradient_from_a_texture():

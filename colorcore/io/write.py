@@ -216,5 +216,5 @@ def encode_confidence(confidence: np.ndarray, info: ImageInfo, checkpoint: str) 
     """
     if not isinstance(confidence, np.ndarray) or confidence.ndim != 2:
         raise ValueError(f"confidence must be an (H, W) array, got {getattr(confidence, 'shape', type(confidence))}")
-    description = output_description(info, checkpoint) + "\nconfidence: 1 - normalised entropy of the colour classes"
+    description = output_description(info, checkpoint) + "\nconfidence: 1 - a*b* spread of the colour classes"
     return encode_png(confidence, info.pixel_size, description)

@@ -1,8 +1,6 @@
 """The one model interface (:class:`ColorModel`) and the gray baseline."""
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,9 +27,9 @@ class ColorModel(nn.Module):
     * ``model(x, raw=True)``: the training output (through a DDP wrapper too);
     * ``model.decode(raw, temperature)``: the training output as encoded a*b*;
     * ``model.takes_temperature``: whether ``temperature`` means anything;
-    * ``model.raw_and_features(x)``: the training output and the encoder features it came from
-      (what the domain check of :mod:`colorcore.domain` pools), in one pass; ``model.features(x)``
-      the features alone;
+    * ``model.raw_and_features(x)``: the training output and the encoder features it came from (the
+      outputs of its last two stages, which the domain check of :mod:`colorcore.domain` pools), in one
+      pass; ``model.features(x)`` the features alone;
     * ``model.confidence(raw)``: per-pixel confidence in [0, 1] where the output has one.
     """
 
@@ -55,16 +53,17 @@ class ColorModel(nn.Module):
                              "to classification (vivid-colour) models")
         return raw
 
-    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The training output and the encoder's features it was computed from, (N, C, h, w).
+    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """The training output and the encoder features it was computed from.
 
-        The features are None for models without learned ones (the gray baseline); models with an
-        encoder return its output, so the domain check costs no second pass.
+        The features are the outputs (N, C, h, w) of the encoder's last two stages, shallow first
+        (the study's ResNet-18 front: layer1 at 1/4 and layer2 at 1/8 resolution), so the domain
+        check costs no second pass; None for models without learned features (the gray baseline).
         """
         return self.raw_output(lightness), None
 
-    def features(self, lightness: torch.Tensor) -> torch.Tensor | None:
-        """The encoder's features alone (models with an encoder skip their decoder here)."""
+    def features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+        """The encoder features alone (models with an encoder skip their decoder here)."""
         return self.raw_and_features(lightness)[1]
 
     def confidence(self, raw: torch.Tensor) -> torch.Tensor | None:
@@ -115,8 +114,19 @@ class ClassificationModel(ColorModel):
         return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
 
     def confidence(self, raw: torch.Tensor) -> torch.Tensor:
-        """1 - the normalised entropy of the class distribution (N, H, W): 1 where one class has all the
-        probability, 0 where all are equally likely; upsampled x2 bilinearly like :meth:`decode`'s a*b*."""
-        log_p = torch.log_softmax(raw.float(), dim=1)
-        entropy = -(log_p.exp() * log_p).sum(dim=1, keepdim=True) / math.log(raw.shape[1])
-        return F.interpolate(1 - entropy, scale_factor=2, mode="bilinear", align_corners=False)[:, 0].clamp(0, 1)
+        """How sure the class distribution is of one colour (N, H, W) in [0, 1], upsampled x2 like :meth:`decode`.
+
+        1 - the spread of the distribution in a*b* (the square root of its expected squared distance
+        from its mean colour, in Lab units) over the spread of a uniform distribution over the bins:
+        1 when one colour has all the probability, 0 when the colours are as spread as all bins
+        alike.  Unlike the entropy, it counts doubt between two near greens as little and doubt
+        between green and red as much, as the a*b* error does.
+        """
+        probability = torch.softmax(raw.float(), dim=1)
+        centers = self.centers.float()
+        mean = torch.einsum("nqhw,qc->nchw", probability, centers)
+        second = torch.einsum("nqhw,q->nhw", probability, (centers ** 2).sum(dim=1))
+        spread = (second - (mean ** 2).sum(dim=1)).clamp(min=0).sqrt()
+        uniform = ((centers - centers.mean(dim=0)) ** 2).sum(dim=1).mean().sqrt().clamp(min=1e-6)
+        confidence = (1 - spread / uniform).clamp(0, 1)[:, None]
+        return F.interpolate(confidence, scale_factor=2, mode="bilinear", align_corners=False)[:, 0].clamp(0, 1)

@@ -27,15 +27,16 @@ def _encoder(init: bool) -> nn.Sequential:
 class _EncoderDecoder(ColorModel):
     """The study's shape: ``decoder(encoder(x))``; the encoder's output is what the domain check pools."""
 
-    def features(self, lightness: torch.Tensor) -> torch.Tensor:
-        """The encoder's features (N, 128, H/8, W/8)."""
+    def features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's layer1 (N, 64, H/4, W/4) and layer2 (N, 128, H/8, W/8) outputs."""
         check_lightness(lightness)
-        return self.encoder(lightness)
+        layer1 = self.encoder[:5](lightness)
+        return layer1, self.encoder[5](layer1)
 
-    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """The training output and the encoder's features, in one pass."""
         features = self.features(lightness)
-        return self.decoder(features), features
+        return self.decoder(features[-1]), features
 
     def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) encoded lightness -> encoded a*b* (N, 2, H, W), or class logits (N, Q, H/2, W/2)."""

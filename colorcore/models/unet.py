@@ -31,14 +31,14 @@ class _UNetBody(ColorModel):
         self.up4 = nn.Sequential(*_conv_bn_relu(128 + 64, 96), *_conv_bn_relu(96, 96))   # 1/4 + layer1
         self.up2 = nn.Sequential(*_conv_bn_relu(96 + 64, 64), *_conv_bn_relu(64, 64))    # 1/2 + stem
 
-    def half_resolution(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, 1, H, W) -> decoder features (N, 64, H/2, W/2) and the encoder's output (N, 128, H/8, W/8)."""
+    def half_resolution(self, lightness: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """(N, 1, H, W) -> decoder features (N, 64, H/2, W/2) and the encoder's layer1 and layer2 outputs."""
         check_lightness(lightness)
         stem = self.encoder[2](self.encoder[1](self.encoder[0](lightness)))   # conv1, bn1, relu: 1/2
         s4 = self.encoder[4](self.encoder[3](stem))                            # maxpool, layer1: 1/4
         deep = self.encoder[5](s4)                                             # layer2: 1/8
         x = self.up4(torch.cat([_up(self.bottom(deep), s4), s4], dim=1))
-        return self.up2(torch.cat([_up(x, stem), stem], dim=1)), deep
+        return self.up2(torch.cat([_up(x, stem), stem], dim=1)), (s4, deep)
 
     def raw_output(self, lightness: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) encoded lightness -> encoded a*b* (N, 2, H, W), or class logits (N, Q, H/2, W/2)."""
@@ -58,10 +58,10 @@ class UNetColorNet(_UNetBody):
         super().__init__(init)
         self.full = nn.Sequential(*_conv_bn_relu(64 + 1, 32), nn.Conv2d(32, 2, kernel_size=3, padding=1))
 
-    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoded a*b* (N, 2, H, W) and the encoder's output, in one pass."""
-        x, deep = self.half_resolution(lightness)
-        return self.full(torch.cat([_up(x, lightness), lightness], dim=1)), deep
+    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Encoded a*b* (N, 2, H, W) and the encoder's features, in one pass."""
+        x, features = self.half_resolution(lightness)
+        return self.full(torch.cat([_up(x, lightness), lightness], dim=1)), features
 
 
 class UNetClassNet(_UNetBody, ClassificationModel):
@@ -82,7 +82,7 @@ class UNetClassNet(_UNetBody, ClassificationModel):
         self._init_classes(n_bins, temperature)
         self.head = nn.Conv2d(64, n_bins, kernel_size=1)
 
-    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class logits (N, Q, H/2, W/2) and the encoder's output, in one pass."""
-        x, deep = self.half_resolution(lightness)
-        return self.head(x), deep
+    def raw_and_features(self, lightness: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Class logits (N, Q, H/2, W/2) and the encoder's features, in one pass."""
+        x, features = self.half_resolution(lightness)
+        return self.head(x), features
