@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -454,6 +455,13 @@ def main() -> None:
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: install Debian's chromium")
     tmp = Path(tempfile.mkdtemp(prefix="load_app-"))
+    try:
+        _run(args, chosen, tmp, quiet)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(args, chosen: list[str], tmp: Path, quiet: dict) -> None:
     side = int(round((args.megapixels * 1e6) ** 0.5))
     settings = " ".join(f"{k}={v}" for k, v in SERVER_ENV.items())
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start; TIFFs {side} x {side} "
