@@ -33,6 +33,16 @@ computed on this server; nothing is sent anywhere else, and nothing is fetched f
 
 *The colours are predictions.* A network guesses colours from gray levels and textures it saw in
 training; on a kind of image it never saw (electron micrographs, DIC), the colours mean nothing.
+
+*Where they are guesses.* Every result is checked against its checkpoint's training images (how
+its own encoder sees the image, and how the brightness is laid out across it): an image unlike
+them gets a warning naming the checkpoints for which it is in domain. The check can tell that an
+image is unlike what a checkpoint learned from; it cannot tell that the colours of an image that
+passes are right (models are wrong with confidence too), nor which stain or dye a gray image
+shows; a few percent of a checkpoint's own kind of images are flagged anyway, and electron
+micrographs often pass the scene checkpoints. The vivid checkpoints also show, pixel by pixel,
+how sure the network is of the colour (the confidence toggle); the other checkpoints predict one
+colour per pixel and give no such map.
 """
 
 st.set_page_config(page_title="colorcore explorer", page_icon=_favicon(), layout="wide",

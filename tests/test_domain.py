@@ -180,3 +180,17 @@ def test_fit_domain_command_stores_the_summary(tiny_checkpoint, color_folder, tm
     assert main(["checkpoints", "--fit-domain", str(path), "--data-root", str(tmp_path / "gone")]) == 2
     assert "--data-root DIR" in capsys.readouterr().err
     assert main(["checkpoints", "--data-root", str(color_folder)]) == 2
+
+
+def test_every_shipped_checkpoint_carries_a_check_of_the_current_features():
+    from colorcore.domain import FEATURES
+    from colorcore.paths import REPO_ROOT
+
+    paths = sorted((REPO_ROOT / "checkpoints").glob("*.safetensors"))
+    if not paths:
+        pytest.skip("no shipped checkpoints in this checkout")
+    for path in paths:
+        check = domain_check(read_metadata(path))
+        assert check is not None, f"{path.name}: run scripts/fit_domain_checks.sh"
+        assert {name: s["features"] for name, s in check["summaries"].items()} == FEATURES, path.name
+        assert len(json.dumps(check)) < 100_000 and check["val_in_domain"] >= 0.95
