@@ -64,7 +64,7 @@ def _domain_warnings(at: AppTest) -> list[str]:
 def test_out_of_domain_upload_gets_a_warning_naming_the_training_domain(app_env):
     at = _colorize_page(("noise.png", _noise_png(), "image/png"))
     warnings = _domain_warnings(at)
-    assert len(warnings) == 1 and NAME in warnings[0] and "scenes images" in warnings[0]
+    assert len(warnings) == 1 and NAME in warnings[0] and "the scenes domain" in warnings[0]
     assert "guesses" in warnings[0] and not at.error
 
 
@@ -109,7 +109,7 @@ def test_warning_text_and_suggestions():
     found = {"a": Verdict(0.8, True), "b": Verdict(0.3, True), "c": Verdict(4.0, False)}
     assert trust.in_domain_names(found) == ["b", "a"]
     text = trust.warning_text("c", {"domain": "scenes", "description": "photos"}, 4.0, ["b", "a"])
-    assert "scenes images (photos)" in text and "4.0" in text and "**b**, **a**" in text
+    assert "(the scenes domain: photos)" in text and "4.0" in text and "**b**, **a**" in text
     assert "No checkpoint" in trust.warning_text("c", {"domain": "scenes"}, 4.0, [])
     assert "In domain for" not in trust.warning_text("c", {"domain": "scenes"}, 4.0, None)
 

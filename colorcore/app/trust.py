@@ -58,10 +58,10 @@ def warning_text(name: str, meta: dict, score: float, suggestions: list[str] | N
     suggestions : list of str or None
         Checkpoints for which the image is in domain (None: not known, e.g. the server was busy).
     """
-    learned = f"{domain_of(meta)} images" + (f" ({meta['description']})" if meta.get("description") else "")
-    text = (f"**This image is unlike anything {name} learned from**: it was trained on {learned}, and this "
-            f"image scores {score:.1f} on its domain check (1 is the edge of its training images). "
-            "Its colours here are guesses, not evidence.")
+    learned = f"the {domain_of(meta)} domain" + (f": {meta['description']}" if meta.get("description") else "")
+    text = (f"**This image is unlike anything {name} learned from** ({learned}): it scores {score:.1f} on "
+            f"the checkpoint's domain check, where 1 is the edge of its training images. Its colours here are "
+            "guesses, not evidence.")
     if suggestions:
         return text + f" In domain for: {', '.join(f'**{s}**' for s in suggestions)}."
     if suggestions is not None:
