@@ -79,6 +79,10 @@ class TrainConfig:
     # classification only: stored with the model, so loading decodes as validation did
     temperature: float = _opt(DEFAULT_TEMPERATURE, "classification: default annealed-mean temperature stored "
                               "with the model (lower is more vivid)")
+    # more training data: a second folder whose images all join the training pool, so --data's
+    # seeded test and validation splits (the common test of every model of a domain) stay unchanged
+    more_data: str | None = _opt(None, "folder of more training images (searched recursively): all of them "
+                                 "train, none go to test or validation, so --data's split is unchanged")
     # the split: seeded and nested, so small training sets lie inside large ones
     train_images: int | None = _opt(None, "first N images of the seeded training pool (default: all)")
     val_images: int | None = _opt(None, "validation images (default: 10 % of the files, at least 1)")

@@ -366,22 +366,40 @@ def prepare_data(cfg: "TrainConfig", log: Callable[[str], None]) -> TrainingSet:
     if len(seen) > len(train_files):
         log(f"oversampling: {len(seen) - len(train_files)} extra training samples an epoch from "
             f"files matching {cfg.oversample!r}")
-    if cfg.scale == "native":
-        train_imgs, bad_train = load_image_list(cfg.data, seen, cfg.size, cfg.crop or cfg.size)
-        val_imgs, bad_val = load_image_list(cfg.data, split.val, cfg.size, SIZE_MULTIPLE)
-    else:
-        train_imgs, bad_train = load_image_tensor(cfg.data, seen, cfg.size)
-        val_imgs, bad_val = load_image_tensor(cfg.data, split.val, cfg.size)
+    more = list_images(cfg.more_data) if cfg.more_data else []
+    if more:
+        log(f"more data: {len(more)} training images from {cfg.more_data}")
+    train_imgs, bad_train = _load(cfg, cfg.data, seen, cfg.crop or cfg.size)
+    if more:
+        more_imgs, bad_more = _load(cfg, cfg.more_data, more, cfg.crop or cfg.size)
+        train_imgs, bad_train = _concat(train_imgs, more_imgs), bad_train + bad_more
+    val_imgs, bad_val = _load(cfg, cfg.data, split.val, SIZE_MULTIPLE)
     for reason in bad_train + bad_val:
         log(f"skipped: {reason}")
     if len(train_imgs) == 0 or len(val_imgs) == 0:
         raise ValueError(f"{cfg.data}: no readable training or validation images")
-    return TrainingSet(_manifest(cfg, files, split, train_files, bad_train + bad_val), train_imgs, val_imgs)
+    return TrainingSet(_manifest(cfg, files, split, train_files, more, bad_train + bad_val), train_imgs, val_imgs)
 
 
-def _manifest(cfg: "TrainConfig", files: list[str], split: Split, train_files: list[str], skipped: list[str]
-              ) -> dict:
+def _load(cfg: "TrainConfig", root: str, files: list[str], min_side: int
+          ) -> tuple[torch.Tensor | list[torch.Tensor], list[str]]:
+    """Decode ``files`` of ``root`` as ``cfg.scale`` says (native: at least ``min_side`` px)."""
+    if cfg.scale == "native":
+        return load_image_list(root, files, cfg.size, min_side)
+    return load_image_tensor(root, files, cfg.size)
+
+
+def _concat(a: torch.Tensor | list[torch.Tensor], b: torch.Tensor | list[torch.Tensor]
+            ) -> torch.Tensor | list[torch.Tensor]:
+    """Two image sets of the same kind (tensors or lists) as one."""
+    return torch.cat([a, b]) if isinstance(a, torch.Tensor) else list(a) + list(b)
+
+
+def _manifest(cfg: "TrainConfig", files: list[str], split: Split, train_files: list[str], more: list[str],
+              skipped: list[str]) -> dict:
     """What a checkpoint records of its data: enough to rebuild and verify the split."""
+    extra = {"more": {"root": str(cfg.more_data), "n_files": len(more), "manifest_sha256": file_list_hash(more)}
+             } if more else {}
     return {
         "root": str(cfg.data), "n_files": len(files), "manifest_sha256": file_list_hash(files),
         "seed": cfg.seed, "group_pattern": cfg.group_pattern, "include": cfg.include,
@@ -391,4 +409,5 @@ def _manifest(cfg: "TrainConfig", files: list[str], split: Split, train_files: l
                          "train": file_list_hash(train_files)},
         "files": {"test": split.test, "val": split.val, "train": sorted(train_files)},
         "skipped": skipped,
+        **extra,
     }

@@ -32,6 +32,7 @@ class DataManifest(TypedDict, total=False):
     split_sha256: dict[str, str]
     files: dict[str, list[str]]      # "test", "val", "train" -> relative paths
     skipped: list[str]
+    more: dict                       # --more-data: "root", "n_files", "manifest_sha256" (all trained on)
 
 
 class EpochRecord(TypedDict):

@@ -98,7 +98,7 @@ _GIVEN = {"model": "study_resnet18_classes", "recipe": "corrected", "loss": "ce"
           "temperature": 0.2, "train_images": 7, "val_images": 3, "test_images": 5, "epochs": 9, "size": 64,
           "scale": "native", "crop": 32, "batch": 6, "optimizer": "adam", "lr": 0.005, "weight_decay": 0.01,
           "warmup_epochs": 0.5, "schedule": "constant", "grad_clip": 2.5, "seed": 11, "group_pattern": "^(g)",
-          "include": "^i", "oversample": "^o", "oversample_factor": 3, "val_every": 4, "device": "cpu",
+          "include": "^i", "more_data": "M", "oversample": "^o", "oversample_factor": 3, "val_every": 4, "device": "cpu",
           "bf16": "off", "threads": 2, "name": "n", "description": "a description", "domain": "histology"}
 
 

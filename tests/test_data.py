@@ -144,3 +144,29 @@ def test_prepare_data_splits_decodes_and_describes_the_training_set(color_folder
     assert isinstance(native.train, list) and native.train[0].shape == (3, 40, 48)
     with pytest.raises(ValueError, match="no image file matches --include"):
         prepare_data(_prep_cfg(color_folder, include="^zzz"), lambda _: None)
+
+
+def test_more_data_trains_on_every_image_and_leaves_the_split_unchanged(color_folder, tmp_path):
+    from PIL import Image
+
+    from colorcore.data import prepare_data
+    more = tmp_path / "more"
+    more.mkdir()
+    for i in range(5):
+        Image.new("RGB", (40, 48), (10 * i, 200, 30)).save(more / f"m{i}.png")
+    plain = prepare_data(_prep_cfg(color_folder, train_images=10), lambda _: None)
+    lines = []
+    data = prepare_data(_prep_cfg(color_folder, train_images=10, more_data=str(more)), lines.append)
+    assert data.manifest["files"] == plain.manifest["files"]  # test, validation and --data's training files
+    assert data.train.shape[0] == 15 and torch.equal(data.train[:10], plain.train)
+    assert data.manifest["more"] == {"root": str(more), "n_files": 5,
+                                     "manifest_sha256": file_list_hash([f"m{i}.png" for i in range(5)])}
+    assert "more data: 5 training images from" in lines[1]
+    assert "more" not in plain.manifest
+    native = prepare_data(_prep_cfg(color_folder, train_images=2, size=64, crop=16, scale="native",
+                                    more_data=str(more)), lambda _: None)
+    assert len(native.train) == 7 and native.train[-1].shape == (3, 48, 40)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="empty: no image files"):
+        prepare_data(_prep_cfg(color_folder, more_data=str(empty)), lambda _: None)

@@ -69,6 +69,16 @@ def test_ab_histogram_counts_every_pixel_over_the_ab_limit():
     assert h.centers[0] == -AB_LIMIT + 5 and h.shares.sum() == pytest.approx(1.0)
 
 
+def test_ab_histogram_bins_as_numpy_histogram2d_even_on_the_edges():
+    rng = np.random.default_rng(1)
+    edges = np.linspace(-AB_LIMIT, AB_LIMIT, 45)
+    values = np.concatenate([rng.uniform(-130, 130, 20000), edges, np.nextafter(edges, 0), [-AB_LIMIT, AB_LIMIT]])
+    lab = np.stack([np.zeros_like(values), values, rng.permutation(values)], axis=-1)
+    clipped = np.clip(lab[:, 1:], -AB_LIMIT, AB_LIMIT)
+    expected, _, _ = np.histogram2d(clipped[:, 0], clipped[:, 1], bins=[edges, edges])
+    np.testing.assert_array_equal(ab_histogram(lab).counts, expected)
+
+
 def test_histograms_merge_and_add():
     lab = np.zeros((4, 4, 3), np.float32)
     lab[..., 1] = 20
