@@ -4,14 +4,23 @@ This file is the server (Streamlit's ``st.App``): it starts loading the default 
 server starts (warm start), answers ``/_stcore/health`` with 503 until they are loaded, serves the
 HTTP API for scripts under ``<base path>/api`` (:mod:`colorcore.app.api`) and the pages of
 ``explorer.py`` (the navigation entry script every session runs).
+
+``OMP_WAIT_POLICY=PASSIVE`` is set (unless the environment already says otherwise) before anything
+is imported: libgomp reads it once, when torch loads, and by default its idle worker threads spin
+between parallel regions, taking the cores the other sessions' uploads, previews and websockets need
+(measured under load: every latency 27-65 % lower with it; docs/app.md, issue 11).
 """
-from contextlib import asynccontextmanager
+import os
 
-import streamlit as st
-from starlette.middleware import Middleware
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported (an admin's setting wins)
 
-from colorcore.app.api import api_routes
-from colorcore.app.server import HealthGate, warm_start
+from contextlib import asynccontextmanager  # noqa: E402
+
+import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+
+from colorcore.app.api import api_routes  # noqa: E402
+from colorcore.app.server import HealthGate, warm_start  # noqa: E402
 
 
 @asynccontextmanager

@@ -47,6 +47,7 @@ def deployment(tiny_catalog, tmp_path_factory):
     port = free_port()
     log = tmp / "run.log"
     env = {**os.environ, "COLORCORE_CHECKPOINTS": str(tiny_catalog), "PYTHONPATH": str(ROOT)}
+    env.pop("OMP_WAIT_POLICY", None)  # run.sh's own default is under test
     proc = subprocess.Popen(["bash", "deploy/run.sh", "--port", str(port), "--base-path", BASE,
                              "--htpasswd", str(htpasswd), "--replicas", "2"], cwd=ROOT, env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -161,6 +162,14 @@ def test_two_sessions_land_on_their_own_replica_and_both_are_served(deployment, 
             wait_images(page, 2)
             no_exception_box(page)
     assert len(replicas) == 2  # round robin for new sessions, then the cookie keeps each on its own
+
+
+def test_replicas_start_with_passive_openmp_threads(deployment):
+    _, pids, _ = deployment
+    replicas = [pid for pid in pids if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(replicas) == 2
+    for pid in replicas:
+        assert b"OMP_WAIT_POLICY=PASSIVE" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
 
 
 def test_sigterm_stops_every_process_it_started(deployment):

@@ -1,5 +1,13 @@
-"""Server start-up: the warm start loads what the pages start with; health answers 503 until it is done."""
+"""Server start-up: the warm start loads what the pages start with; health answers 503 until it is done;
+OpenMP's idle threads wait passively unless the environment says otherwise."""
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from colorcore.app import server
 from colorcore.serve import Server, WorkQueue
@@ -40,3 +48,39 @@ def test_health_gate_answers_503_until_the_warm_start_is_done(catalog_env, monke
     assert fresh.ready.is_set() and fresh.warm_error is None
     assert _get(gate, "/colorcore/_stcore/health") == 200
     fresh.queue.shutdown()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Imports the server module (streamlit_app.py) as ``streamlit run`` does, then runs its warm start; prints
+#: what torch's import saw: the OMP_WAIT_POLICY libgomp reads then, and whether it happened during the import.
+START_SERVER = """
+import json, os, sys, threading
+seen = {}
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and not seen:
+            seen.update(policy=os.environ.get("OMP_WAIT_POLICY"), thread=threading.current_thread().name)
+sys.meta_path.insert(0, Spy())
+import streamlit_app
+during_import = dict(seen)
+from colorcore.app.server import warm_start
+from colorcore.serve import get_server
+warm_start()
+assert get_server().ready.wait(120) and get_server().warm_error is None, get_server().warm_error
+print(json.dumps({"during_import": during_import, "torch": seen, "env": os.environ["OMP_WAIT_POLICY"]}))
+"""
+
+
+def start_server(catalog, **env) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    proc = subprocess.run([sys.executable, "-c", START_SERVER], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**clean, "PYTHONPATH": str(ROOT), "COLORCORE_CHECKPOINTS": str(catalog), **env})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("given,expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_server_sets_passive_openmp_waiting_before_torch_unless_told(tiny_catalog, given, expected):
+    seen = start_server(tiny_catalog, **({"OMP_WAIT_POLICY": given} if given else {}))
+    assert seen["env"] == expected
+    assert seen["torch"]["policy"] == expected  # what libgomp reads when torch loads
