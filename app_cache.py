@@ -30,7 +30,8 @@ from colorcore.app.inputs import (LoadedImage, describe_kind, domain_hint, gathe
                                   micrograph_kind, suggested_domain)
 from colorcore.app.names import build_zip, content_hash, sanitize_filename
 from colorcore.app import results, trust
-from colorcore.app.results import WORKING_SIZES, Colorized, result_file, run_preview
+from colorcore.app.display import PREVIEW_SIDE
+from colorcore.app.results import WORKING_SIZES, Colorized, result_file, submit_previews
 from colorcore.checkpoints import Checkpoint, CheckpointError, read_metadata
 from colorcore.io import Z_MAX, ImageError, Layout, read_layout
 from colorcore.serve import Job, QueueFull, get_server
@@ -108,12 +109,8 @@ def plane_pickers(name: str, data: bytes, key: str) -> dict | None:
 # model work, through the server's queue
 
 
-def _preview_job(image, name: str, working_size: int | None, temperature: float | None) -> Colorized:
-    return run_preview(image, checkpoint(name), working_size, temperature)
-
-
 def _result_key(loaded: LoadedImage, name: str, working_size: int | None, temperature: float | None) -> tuple:
-    return (loaded.digest, name, checkpoint_stamp(name), working_size, temperature)
+    return results.result_key(loaded.digest, name, working_size, temperature)
 
 
 def _wait(job: Job, what: str):
@@ -123,20 +120,6 @@ def _wait(job: Job, what: str):
         note.info(get_server().queue.status(job).message(what).capitalize(), icon=":material/hourglass_top:")
     note.empty()
     return job.result()
-
-
-def colorized(loaded: LoadedImage, name: str, working_size: int | None,
-              temperature: float | None = None) -> Colorized:
-    """``loaded`` through checkpoint ``name`` at display size, via the queue (shared by all sessions).
-
-    Raises
-    ------
-    colorcore.serve.QueueFull
-        When the server's queue is full.
-    """
-    job = get_server().results.get_or_submit(("preview", *_result_key(loaded, name, working_size, temperature)),
-                                             _preview_job, loaded.image, name, working_size, temperature)
-    return _wait(job, "image")
 
 
 def _patient_submit(key: tuple, fn: Callable, *args) -> Job:
@@ -163,11 +146,13 @@ def full_resolution_file(loaded: LoadedImage, result: Colorized, name: str, work
     return make
 
 
-def full_resolution_metrics(loaded: LoadedImage, result: Colorized, name: str, working_size: int | None) -> dict:
-    """Compare-table row of ``name`` measured on its full-resolution result, via the queue (waits with a note)."""
-    key = ("metrics", *_result_key(loaded, name, working_size, None))
-    return _wait(get_server().results.get_or_submit(key, results.full_resolution_metrics, loaded.image, result, name),
-                 "measurement")
+def full_resolution_metrics(loaded: LoadedImage, outputs: dict[str, Colorized], working_size: int | None) -> list[dict]:
+    """Compare-table rows of the checkpoints ``outputs`` measured on their full-resolution results: queued
+    together, then waited for (with a note)."""
+    jobs = get_server().results.get_or_submit_many(
+        [(("metrics", *_result_key(loaded, name, working_size, None)), results.full_resolution_metrics,
+          (loaded.image, result, name), {}) for name, result in outputs.items()])
+    return [_wait(job, "measurement") for job in jobs]
 
 
 def _verdicts_job(image, names: tuple) -> dict:
@@ -420,21 +405,35 @@ def load_or_report(name: str, data: bytes, key: str = "input") -> LoadedImage | 
     return None
 
 
+def colorize_all_or_report(loaded: LoadedImage, names: list[str], working_size: int,
+                           temperature: float | None = None, side: int = PREVIEW_SIDE) -> dict[str, Colorized]:
+    """``loaded`` through every checkpoint of ``names``: all queued at once (one block in the queue), then waited
+    for; returns the results that came, ``{name: Colorized}``. A full queue or a failure is reported (naming
+    file and checkpoint)."""
+    try:
+        jobs = submit_previews(loaded.image, loaded.digest, names, working_size, temperature, side)
+    except QueueFull as err:
+        st.warning(f"{loaded.name}: {err}. Your upload and earlier results are kept.", icon=":material/group:")
+        st.button("Try again", key=f"retry.{loaded.digest}.{'+'.join(names)}", icon=":material/refresh:")
+        return {}
+    done = {}
+    for name, job in jobs.items():
+        try:
+            done[name] = _wait(job, "image")
+        except (ValueError, RuntimeError, MemoryError, CheckpointError) as err:
+            st.error(f"{loaded.name}: colorizing with {name} failed ({type(err).__name__}: {err})")
+    return done
+
+
 def colorize_or_report(loaded: LoadedImage, name: str, working_size: int,
                        temperature: float | None = None) -> Colorized | None:
     """Colorize through the queue; a full queue or a failure is reported (naming file and checkpoint)."""
-    try:
-        return colorized(loaded, name, working_size, temperature)
-    except QueueFull as err:
-        st.warning(f"{loaded.name}: {err}. Your upload and earlier results are kept.", icon=":material/group:")
-        st.button("Try again", key=f"retry.{loaded.digest}.{name}", icon=":material/refresh:")
-    except (ValueError, RuntimeError, MemoryError, CheckpointError) as err:
-        st.error(f"{loaded.name}: colorizing with {name} failed ({type(err).__name__}: {err})")
-    return None
+    return colorize_all_or_report(loaded, [name], working_size, temperature).get(name)
 
 
-__all__ = ["checkpoint", "catalog", "load_upload", "colorized", "full_resolution_file", "full_resolution_metrics", "zip_of_files",
+__all__ = ["checkpoint", "catalog", "load_upload", "full_resolution_file", "full_resolution_metrics", "zip_of_files",
            "folder_stats", "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
            "temperature_picker", "micrograph_domain", "image_inputs", "load_or_report", "colorize_or_report",
+           "colorize_all_or_report",
            "in_domain_elsewhere", "domain_warning", "confidence_view",
            "require_navigation"]

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 #: Environment variable: worker threads of the server's queue (default 1).
 WORKERS_ENV = "COLORCORE_WORKERS"
@@ -30,6 +30,8 @@ MAX_WAITING_ENV = "COLORCORE_MAX_WAITING"
 FIRST_GUESS_S = 1.0
 #: Weight of the newest job in the running mean of job durations.
 DURATION_SMOOTHING = 0.3
+#: One call for :meth:`WorkQueue.submit_many`: ``(fn, args, kwargs)``.
+Call = tuple[Callable[..., Any], tuple, dict]
 
 
 class QueueFull(RuntimeError):
@@ -162,16 +164,30 @@ class WorkQueue:
         QueueFull
             If ``max_waiting`` jobs are already waiting.
         """
+        return self.submit_many([(fn, args, kwargs)])[0]
+
+    def submit_many(self, calls: Sequence[Call]) -> list[Job]:
+        """Queue several calls ``(fn, args, kwargs)`` together, in order, next to each other; returns their jobs.
+
+        One caller's jobs (a page's several checkpoints) then wait as one block: a job submitted
+        by anybody later starts after all of them, so that caller is served first come first
+        served as a whole instead of alternating with the others.  All or none are queued.
+
+        Raises
+        ------
+        QueueFull
+            If fewer than ``len(calls)`` more jobs may wait (nothing is queued then).
+        """
         with self._lock:
             if self._closed:
                 raise RuntimeError("the queue has been shut down")
-            if len(self._waiting) >= self.max_waiting:
+            if len(self._waiting) + len(calls) > self.max_waiting:
                 raise QueueFull(f"the server is busy: {len(self._waiting)} images are already waiting; "
                                 "try again in a moment")
-            job = Job(next(self._ids), fn, args, kwargs)
-            self._waiting.append(job)
-            self._lock.notify()
-            return job
+            jobs = [Job(next(self._ids), fn, tuple(args), dict(kwargs)) for fn, args, kwargs in calls]
+            self._waiting.extend(jobs)
+            self._lock.notify(len(jobs))
+            return jobs
 
     def status(self, job: Job) -> JobStatus:
         """Where ``job`` stands now (see :class:`JobStatus`)."""
@@ -263,15 +279,32 @@ class JobCache:
         QueueFull
             If the job has to be queued and the queue is full.
         """
+        return self.get_or_submit_many([(key, fn, args, kwargs)])[0]
+
+    def get_or_submit_many(self, requests: Sequence[tuple[Any, Callable[..., Any], tuple, dict]]) -> list[Job]:
+        """The jobs for several ``(key, fn, args, kwargs)``: cached or in-flight ones, the others queued together
+        (:meth:`WorkQueue.submit_many`: next to each other, all or none), in the order given.
+
+        Raises
+        ------
+        QueueFull
+            If jobs have to be queued and the queue has no room for all of them (none is queued then).
+        """
         with self._lock:
-            job = self._jobs.get(key)
-            if job is not None and not (job.done and job._error is not None):
-                self._jobs.move_to_end(key)
-                return job
-            job = self.queue.submit(fn, *args, **kwargs)
-            self._jobs[key] = job
-            self._evict()
-            return job
+            found: dict[Any, Job] = {}
+            missing: dict[Any, Call] = {}
+            for key, fn, args, kwargs in requests:
+                job = self._jobs.get(key)
+                if job is not None and not (job.done and job._error is not None):
+                    self._jobs.move_to_end(key)
+                    found[key] = job
+                elif key not in missing:
+                    missing[key] = (fn, args, kwargs)
+            if missing:
+                for key, job in zip(missing, self.queue.submit_many(list(missing.values()))):
+                    self._jobs[key] = found[key] = job
+                self._evict()
+            return [found[key] for key, *_ in requests]
 
     def _evict(self) -> None:
         done = [k for k, j in self._jobs.items() if j.done]

@@ -24,11 +24,9 @@ if not chosen or not inputs:
 loaded = ac.load_or_report(*inputs[0], "compare")
 if loaded is None:
     st.stop()
-outputs = {}
-for name in [GRAY_BASELINE, *chosen] if loaded.is_color else chosen:
-    result = ac.colorize_or_report(loaded, name, working_size)
-    if result is not None:
-        outputs[name] = result
+# every checkpoint's preview queued at once, then waited for: this page's jobs stay together in the queue
+outputs = ac.colorize_all_or_report(loaded, [GRAY_BASELINE, *chosen] if loaded.is_color else chosen, working_size)
+measured = dict(outputs)
 
 if loaded.is_color:
     tiles = [("grayscale input (what the networks see)", outputs.pop(GRAY_BASELINE, None)), *outputs.items(),
@@ -55,8 +53,6 @@ else:
     st.caption("Measured on the full-resolution outputs with colorcore.metrics, exactly as `colorcore evaluate` "
                "does (the tiles above are previews). cast a\\*/b\\*: mean predicted minus true a\\*/b\\* "
                "(0 = no cast). colorfulness_gt is the original's.")
-    gray = ac.colorized(loaded, GRAY_BASELINE, working_size)
-    rows = [ac.full_resolution_metrics(loaded, result, name, working_size)
-            for name, result in {GRAY_BASELINE: gray, **outputs}.items()]
+    rows = ac.full_resolution_metrics(loaded, measured, working_size)
     st.dataframe(rows, hide_index=True,
                  column_config={k: st.column_config.NumberColumn(format="%.3f") for k in results.COMPARE_COLUMNS})

@@ -123,6 +123,70 @@ def test_job_cache_shares_a_key_retries_failures_and_evicts_the_oldest(gate):
     queue.shutdown()
 
 
+def test_submit_many_queues_one_block_in_order_all_or_none(gate):
+    queue = WorkQueue(workers=1, max_waiting=5)
+    order = []
+    queue.submit(gate.wait, 5)
+    while queue.waiting:  # the blocking job has started
+        time.sleep(0.01)
+    early = queue.submit(order.append, "early")
+    block = queue.submit_many([(order.append, (f"page {i}",), {}) for i in range(3)])
+    late = queue.submit(order.append, "late")
+    assert [queue.status(job).ahead for job in block] == [2, 3, 4]  # running one + early + the block's own
+    with pytest.raises(QueueFull):  # 5 waiting: no room for 2 more, so neither is queued
+        queue.submit_many([(order.append, ("x",), {}), (order.append, ("y",), {})])
+    assert queue.waiting == 5
+    gate.set()
+    for job in [early, *block, late]:
+        job.result(5)
+    assert order == ["early", "page 0", "page 1", "page 2", "late"]
+    queue.shutdown()
+
+
+def test_concurrent_blocks_are_served_each_as_a_whole(gate):
+    """Sessions that queue their jobs at the same moment: each one's jobs run together, never interleaved."""
+    queue = WorkQueue(workers=1, max_waiting=100)
+    queue.submit(gate.wait, 5)
+    order, start = [], threading.Barrier(8)
+
+    def session(s: int) -> list:
+        start.wait(5)
+        return queue.submit_many([(order.append, (s,), {}) for _ in range(4)])
+
+    threads = [threading.Thread(target=session, args=(s,)) for s in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    gate.set()
+    deadline = time.monotonic() + 5
+    while queue.completed < 33 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(order) == 32
+    runs = [order[i:i + 4] for i in range(0, 32, 4)]
+    assert all(len(set(run)) == 1 for run in runs) and sorted(run[0] for run in runs) == list(range(8))
+    queue.shutdown()
+
+
+def test_job_cache_many_reuses_what_it_has_and_queues_the_rest_together(gate):
+    from colorcore.serve import JobCache
+
+    queue = WorkQueue(workers=1, max_waiting=4)
+    cache = JobCache(queue)
+    known = cache.get_or_submit("b", gate.wait, 5)
+    while queue.waiting:  # "b" is running
+        time.sleep(0.01)
+    a, b, c, a_again = cache.get_or_submit_many([("a", lambda: "a", (), {}), ("b", lambda: "other", (), {}),
+                                                 ("c", lambda: "c", (), {}), ("a", lambda: "twice", (), {})])
+    assert b is known and a is a_again and queue.waiting == 2  # b in flight, a asked twice: a and c queued
+    with pytest.raises(QueueFull):
+        cache.get_or_submit_many([(k, lambda: k, (), {}) for k in "xyz"])  # 3 more do not fit: none is kept
+    assert queue.waiting == 2 and cache.get_or_submit("x", lambda: "x") is not None and queue.waiting == 3
+    gate.set()
+    assert [job.result(5) for job in (a, c)] == ["a", "c"]
+    queue.shutdown()
+
+
 def test_checkpoint_store_loads_once_per_file_version(catalog_env):
     from colorcore.serve import CheckpointStore
 

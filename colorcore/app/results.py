@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
-from ..checkpoints import GRAY_BASELINE
+from ..checkpoints import GRAY_BASELINE, checkpoint_stamp
 from ..metadata import data_folder, history, split_metrics
 from ..infer import Prediction, merge, predict
 from ..io import ImageInfo, encode_result, to_uint8
 from ..metrics import METRIC_NAMES, Histogram, MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
+from ..serve import CheckpointStore, Job, Server, get_server
 from .display import PREVIEW_SIDE
 
 #: Working sizes offered by the pages.
@@ -79,6 +80,39 @@ def run_preview(image: np.ndarray, checkpoint, working_size: int | None, tempera
     prediction = predict(image, checkpoint, working_size=working_size, temperature=temperature)
     small = merge(image, prediction, max_side=max_side)
     return Colorized(small.rgb, prediction, tuple(image.shape[:2]), float(small.out_of_gamut), small.confidence)
+
+
+def result_key(digest: str, name: str, working_size: int | None, temperature: float | None) -> tuple:
+    """What identifies one image through one checkpoint (content hash, checkpoint name and file version,
+    working size, temperature): the key of its results in the server's cache."""
+    return (digest, name, checkpoint_stamp(name), working_size, temperature)
+
+
+def _preview_job(store: CheckpointStore, image: np.ndarray, name: str, working_size: int | None,
+                 temperature: float | None, side: int) -> Colorized:
+    return run_preview(image, store.get(name), working_size, temperature, side)
+
+
+def submit_previews(image: np.ndarray, digest: str, names: list[str], working_size: int | None,
+                    temperature: float | None = None, side: int = PREVIEW_SIDE,
+                    server: Server | None = None) -> dict[str, Job]:
+    """Queue the previews of ``image`` through each checkpoint of ``names`` at once; returns ``{name: job}``.
+
+    The jobs enter the server's queue together (:meth:`colorcore.serve.JobCache.get_or_submit_many`),
+    so a page's several checkpoints are served as one block, first come first served against the
+    other sessions, instead of one at a time alternating with theirs.  Previews already cached or in
+    flight (any session's) are reused.  ``side`` is the preview's long side and part of its key;
+    the full-resolution file does not depend on it.
+
+    Raises
+    ------
+    colorcore.serve.QueueFull
+        If the queue has no room for the jobs to be queued (none is queued then).
+    """
+    server = server or get_server()
+    requests = [(("preview", *result_key(digest, name, working_size, temperature), side), _preview_job,
+                 (server.checkpoints, image, name, working_size, temperature, side), {}) for name in names]
+    return dict(zip(names, server.results.get_or_submit_many(requests)))
 
 
 def full_resolution(image: np.ndarray, colorized: Colorized) -> np.ndarray:

@@ -37,6 +37,39 @@ def test_run_preview_classifier_at_a_temperature(tiny_classifier):
     assert results.run_preview(image, ckpt, 64, 0.1).rgb.shape == (24, 40, 3)
 
 
+def test_a_pages_previews_are_queued_together_and_served_before_a_later_page(catalog_env):
+    import threading
+
+    from colorcore.serve import Server, WorkQueue
+    from helpers import STUDY_NAMES
+
+    server, gate = Server(WorkQueue(workers=1, max_waiting=16)), threading.Event()
+    try:
+        held = server.queue.submit(gate.wait, 30)  # somebody else's job is running meanwhile
+        while server.queue.status(held).state != "running":
+            gate.wait(0.01)
+        image = np.linspace(0, 1, 30 * 40, dtype=np.float32).reshape(30, 40)
+        first = results.submit_previews(image, "first", list(STUDY_NAMES), 64, side=32, server=server)
+        second = results.submit_previews(image[::-1].copy(), "second", list(STUDY_NAMES), 64, side=32, server=server)
+        assert list(first) == list(STUDY_NAMES) and server.queue.waiting == 8
+        assert [server.queue.status(job).ahead for job in first.values()] == [1, 2, 3, 4]
+        # asked again (another session, same image): the same jobs; another preview size: new jobs
+        assert results.submit_previews(image, "first", list(STUDY_NAMES), 64, side=32, server=server) == first
+        assert server.queue.waiting == 8
+        bigger = results.submit_previews(image, "first", ["places12-mse"], 64, side=40, server=server)
+        assert bigger["places12-mse"] is not first["places12-mse"] and server.queue.waiting == 9
+        gate.set()
+        shown = {name: job.result(60) for name, job in first.items()}
+        assert all(max(res.rgb.shape[:2]) == 32 and res.full_shape == (30, 40) for res in shown.values())
+        assert max(bigger["places12-mse"].result(60).rgb.shape[:2]) == 40
+        for job in second.values():
+            job.result(60)
+        assert max(job.finished for job in first.values()) <= min(job.started for job in second.values())
+    finally:
+        gate.set()
+        server.queue.shutdown()
+
+
 def _info(image: np.ndarray):
     from colorcore.io import read_image
     return read_image(io.BytesIO(_png(image)).getvalue(), name="upload.png")[1]
