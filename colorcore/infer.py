@@ -8,7 +8,7 @@ band, so memory grows with the image (a few bytes a pixel) and never with
 full-resolution network activations.
 
 :func:`colorize` is :func:`predict` (the network, at working size) then :func:`merge` (L* and
-upsampled a*b*); a server runs :func:`predict` once, shows ``merge(..., max_side=1600)`` and
+upsampled a*b*); a server runs :func:`predict` once, shows ``merge(..., max_side=1460)`` and
 makes the full-resolution ``merge`` only when the user downloads it: the same bytes as
 :func:`colorize`.
 

@@ -24,8 +24,9 @@ if not chosen or not inputs:
 loaded = ac.load_or_report(*inputs[0], "compare")
 if loaded is None:
     st.stop()
-# every checkpoint's preview queued at once, then waited for: this page's jobs stay together in the queue
-outputs = ac.colorize_all_or_report(loaded, [GRAY_BASELINE, *chosen] if loaded.is_color else chosen, working_size)
+# every checkpoint's preview (at tile size) queued at once, then waited for: this page's jobs stay together in the queue
+outputs = ac.colorize_all_or_report(loaded, [GRAY_BASELINE, *chosen] if loaded.is_color else chosen, working_size,
+                                    side=display.TILE_SIDE)
 measured = dict(outputs)
 
 if loaded.is_color:
@@ -38,7 +39,7 @@ for start in range(0, len(tiles), per_row):
     for col, (caption, result) in zip(st.columns(per_row), tiles[start:start + per_row]):
         if result is not None and result.in_domain is not None:
             caption = f"{caption} · {trust.domain_label(result.in_domain, result.domain_score)}"
-        col.image(display.preview(loaded.display if result is None else result.rgb, 800), caption=caption,
+        col.image(display.preview(loaded.display if result is None else result.rgb, display.TILE_SIDE), caption=caption,
                   width="stretch")
 outside = [n for n, result in outputs.items() if result.in_domain is False]
 if outside:

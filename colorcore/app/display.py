@@ -13,8 +13,13 @@ from PIL import Image
 
 from ..io import shrink
 
-#: Long side of the images the pages display (full size is downloaded).
-PREVIEW_SIDE = 1600
+#: Long side of the images the pages display (full size is downloaded).  Streamlit sends no image wider than
+#: 1460 px: ``st.image`` decodes, resizes (bilinear) and re-encodes any wider one to ``MAXIMUM_CONTENT_WIDTH =
+#: 2 * 730`` (``streamlit/elements/lib/image_utils.py``, ``_ensure_image_size_and_format``; Streamlit 1.67),
+#: so a larger preview would be merged only to be shrunk again, at the cost of both steps.
+PREVIEW_SIDE = 1460
+#: Long side of the Compare page's tiles (up to six a row): their previews are made at this size.
+TILE_SIDE = 800
 #: Images thinner than 1:MAX_DISPLAY_ASPECT are stretched for display (see :func:`preview`).
 MAX_DISPLAY_ASPECT = 50
 #: Long side of the images inside the before/after slider (they travel as base64).

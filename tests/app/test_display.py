@@ -24,7 +24,14 @@ def test_preview_keeps_extremely_thin_images_drawable():
     shown = display.preview(thin)
     assert shown.shape[1] == display.PREVIEW_SIDE and shown.shape[0] * display.MAX_DISPLAY_ASPECT >= shown.shape[1]
     tall = np.zeros((10000, 1), np.uint8)
-    assert display.preview(tall).shape[1] >= 1600 // display.MAX_DISPLAY_ASPECT
+    assert display.preview(tall).shape[1] >= display.PREVIEW_SIDE // display.MAX_DISPLAY_ASPECT
+
+
+def test_previews_are_never_wider_than_what_streamlit_sends():
+    """st.image re-encodes an image wider than MAXIMUM_CONTENT_WIDTH down to it: a wider preview is wasted work."""
+    image_utils = pytest.importorskip("streamlit.elements.lib.image_utils")
+    assert display.PREVIEW_SIDE == image_utils.MAXIMUM_CONTENT_WIDTH
+    assert display.TILE_SIDE <= image_utils.MAXIMUM_CONTENT_WIDTH
 
 
 def _embedded_images(html: str) -> list[np.ndarray]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorcore.app import results
+from colorcore.app import display, results
 from colorcore.checkpoints import load_checkpoint
 from colorcore.metrics import METRIC_NAMES, Histogram, MetricAccumulator
 from helpers import fake_meta, make_color_image
@@ -90,7 +90,9 @@ def test_preview_is_display_size_and_the_download_is_what_the_cli_writes(tiny_ch
     image, info = read_image(data, name="big.png")
     ckpt = load_checkpoint(tiny_checkpoint)
     res = results.run_preview(image, ckpt, 256)
-    assert max(res.rgb.shape[:2]) == 1600 and res.full_shape == (1200, 1900)
+    assert max(res.rgb.shape[:2]) == display.PREVIEW_SIDE == 1460 and res.full_shape == (1200, 1900)
+    tile = results.run_preview(image, ckpt, 256, max_side=display.TILE_SIDE)
+    assert max(tile.rgb.shape[:2]) == 800 and bool((tile.prediction.ab == res.prediction.ab).all())
     cli = encode_result(colorize(image, ckpt, working_size=256).rgb, info, "tiny", "png")
     assert results.result_file(image, info, res, "tiny", "png") == cli
     assert results.result_file(image, info, res, "tiny", "tiff16") == encode_result(
