@@ -123,16 +123,15 @@ class WorkQueue:
     max_waiting : int, default 32
         Jobs that may wait (not counting running ones); :meth:`submit` raises :class:`QueueFull` beyond.
     threads : int or None
-        torch intra-op threads, set once here for the whole process (None: leave torch's setting).
+        torch intra-op threads for the whole process (None: leave torch's setting), set by the workers as
+        they start, before their first job: torch is imported there, not in the thread that makes the queue
+        (a server's start-up thread answers sooner).
     """
 
     def __init__(self, workers: int = 1, max_waiting: int = 32, threads: int | None = None):
         if workers < 1 or max_waiting < 1:
             raise ValueError(f"workers and max_waiting must be >= 1, got {workers} and {max_waiting}")
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
+        self.threads = threads
         self.workers = workers
         self.max_waiting = max_waiting
         self._waiting: deque[Job] = deque()
@@ -229,6 +228,10 @@ class WorkQueue:
             thread.join(timeout)
 
     def _serve(self) -> None:
+        if self.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.threads)
         while True:
             with self._lock:
                 while not self._waiting and not self._closed:

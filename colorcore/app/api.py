@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,12 +21,14 @@ from starlette.routing import Mount, Route
 
 from ..checkpoints import CheckpointError, catalog_names
 from ..metadata import default_temperature, model_spec, split_metrics
-from ..infer import ColorizeResult, colorize
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
 from ..serve import QueueFull, get_server
 from .catalog import domain_of, read_catalog
 from .inputs import APP_MAX_PIXELS
 from .names import result_filename, sanitize_filename
+
+if TYPE_CHECKING:  # colorcore.infer imports torch: only in the queue's jobs, so the server answers before it loads
+    from ..infer import ColorizeResult
 
 #: Working sizes the API accepts (the pages offer a few of them).
 WORKING_SIZE_RANGE = (64, 2048)
@@ -102,6 +105,8 @@ def _options(form) -> dict:
 
 def colorize_file(data: bytes, file_name: str, options: dict) -> tuple[bytes, dict]:
     """The queued work of one request: read, colorize, encode; returns the file and facts for headers."""
+    from ..infer import colorize
+
     image, info = read_image(data, name=file_name, max_pixels=APP_MAX_PIXELS, **options["plane"])
     checkpoint = get_server().checkpoints.get(options["name"])
     result = colorize(image, checkpoint, working_size=options["working_size"], temperature=options["temperature"])

@@ -1,5 +1,6 @@
 """Server start-up: the warm start loads what the pages start with; health answers 503 until it is done;
-OpenMP's idle threads wait passively unless the environment says otherwise."""
+OpenMP's idle threads wait passively unless the environment says otherwise; torch is imported off the
+start-up thread."""
 import asyncio
 import json
 import os
@@ -84,3 +85,24 @@ def test_server_sets_passive_openmp_waiting_before_torch_unless_told(tiny_catalo
     seen = start_server(tiny_catalog, **({"OMP_WAIT_POLICY": given} if given else {}))
     assert seen["env"] == expected
     assert seen["torch"]["policy"] == expected  # what libgomp reads when torch loads
+
+
+def test_torch_loads_in_the_background_not_before_the_server_answers(tiny_catalog):
+    """Importing the server module and starting it (the lifespan's warm start) leave torch to other threads."""
+    seen = start_server(tiny_catalog)
+    assert seen["during_import"] == {}
+    assert seen["torch"]["thread"] in ("colorcore-warm", "colorcore-queue-0")
+
+
+def test_queue_workers_set_torch_threads_before_their_first_job():
+    import torch
+
+    from colorcore.serve import WorkQueue
+
+    before = torch.get_num_threads()
+    queue = WorkQueue(workers=1, max_waiting=2, threads=1)
+    try:
+        assert queue.submit(torch.get_num_threads).result(60) == 1
+    finally:
+        queue.shutdown()
+        torch.set_num_threads(before)
