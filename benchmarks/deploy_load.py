@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 import load_app
+import browser_app  # on sys.path once load_app is imported (tests/browser_app.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "bench", "bench-password"
@@ -36,7 +37,7 @@ def deployment(replicas: int, catalog: str | None) -> Iterator[str]:
     tmp = Path(tempfile.mkdtemp())
     hashed = subprocess.run(["openssl", "passwd", "-apr1", PASSWORD], capture_output=True, text=True, check=True)
     (tmp / "htpasswd").write_text(f"{USER}:{hashed.stdout.strip()}\n")
-    port = load_app.free_port()
+    port = browser_app.free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if catalog:
         env["COLORCORE_CHECKPOINTS"] = catalog

@@ -35,13 +35,9 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +47,12 @@ import numpy as np
 import tifffile
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
-UPLOAD = '[data-testid="stFileUploaderDropzoneInput"]'
+if str(ROOT / "tests") not in sys.path:  # the server and browser helpers are the browser tests' (tests/browser_app.py)
+    sys.path.insert(0, str(ROOT / "tests"))
+import browser_app  # noqa: E402
+from browser_app import CHROMIUM, UPLOAD, AppServer  # noqa: E402
+
+ARGS = browser_app.CHROMIUM_ARGS
 #: Images a page shows once its result is there: Colorize (input, result); Compare (input, 4 outputs).
 RESULT_IMAGES = {"": 2, "compare": 5}
 #: Seconds any one measurement may take.
@@ -100,100 +98,11 @@ def make_tiffs(folder: Path, count: int, megapixels: float, seed: int = 0) -> li
     return paths
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class AppServer:
-    """A running ``streamlit run streamlit_app.py``."""
-
-    url: str
-    proc: subprocess.Popen
-    launched: float  #: time.perf_counter() just before the process was started
-    launched_wall: float  #: time.time() at the same moment (browser times are wall-clock)
-    healthy_s: float | None = None  #: seconds from launch to the first 200 of /_stcore/health
-
-    def cpu_s(self) -> float:
-        """CPU seconds (user + system, all threads) the server process has used so far; 0 when unreadable."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def peak_rss_mb(self) -> float:
-        """Peak resident memory of the server process so far (VmHWM), MB; 0 when unreadable."""
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
-
-
-def _get(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
-        return 0
-
-
-def _watch_health(server: AppServer, stop: threading.Event) -> None:
-    while not stop.is_set() and server.proc.poll() is None:
-        if _get(f"{server.url}/_stcore/health") == 200:
-            server.healthy_s = time.perf_counter() - server.launched
-            return
-        stop.wait(0.05)
-
-
 @contextmanager
 def app_server(catalog: str | None = None, wait: str = "healthy", **env: str) -> Iterator[AppServer]:
-    """Start the explorer on a free localhost port; yield once it is ``"healthy"`` (warm) or merely ``"up"``.
-
-    ``catalog``: checkpoint folder (default: ``$COLORCORE_CHECKPOINTS``, else the shipped ``checkpoints/``).
-    Keyword arguments are extra environment variables. The server is stopped when the block ends.
-    """
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **SERVER_ENV, **env}
-    if catalog:
-        full_env["COLORCORE_CHECKPOINTS"] = str(catalog)
-    launched, launched_wall = time.perf_counter(), time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = AppServer(url, proc, launched, launched_wall)
-    stop = threading.Event()
-    watcher = threading.Thread(target=_watch_health, args=(server, stop), daemon=True)
-    watcher.start()
-    try:
-        deadline = time.perf_counter() + 120
-        while time.perf_counter() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}")
-            if (server.healthy_s is not None) if wait == "healthy" else _get(url) == 200:
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"the server was not {wait} within 120 s")
+    """:func:`browser_app.app_server` (the tests' server) with this benchmark's ``SERVER_ENV``."""
+    with browser_app.app_server(catalog, wait, **{**SERVER_ENV, **env}) as server:
         yield server
-    finally:
-        stop.set()
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------

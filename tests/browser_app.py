@@ -1,7 +1,8 @@
 """What the real-browser tests share: a Streamlit server of the explorer on a free localhost port and
 Debian's Chromium through Playwright, plus waits for Streamlit's page states.
 
-Importable as ``browser_app`` (``tests/`` is on ``sys.path`` because ``conftest.py`` lives there).
+Importable as ``browser_app`` (``tests/`` is on ``sys.path`` because ``conftest.py`` lives there); the
+load benchmarks (``benchmarks/load_app.py``) start their servers with it too.
 Never downloads a browser: it uses ``/usr/bin/chromium`` (``bash .ci/run`` installs it).
 """
 from __future__ import annotations
@@ -10,10 +11,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -23,6 +27,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
 #: Milliseconds a browser wait may take before the test fails.
 TIMEOUT_MS = 90_000
+#: Seconds a server may take to start (and load its checkpoints) before it counts as failed.
+START_LIMIT_S = 120
 #: The file input of Streamlit's uploader.
 UPLOAD = '[data-testid="stFileUploaderDropzoneInput"]'
 
@@ -33,45 +39,110 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, deadline_s: float = 90) -> None:
-    """Wait until ``/_stcore/health`` answers 200 (503 while the warm start loads the checkpoints)."""
-    end = time.time() + deadline_s
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}: {proc.stdout.read()}")
+@dataclass
+class AppServer:
+    """A running ``streamlit run streamlit_app.py`` (see :func:`app_server`)."""
+
+    url: str
+    proc: subprocess.Popen
+    launched: float  #: time.perf_counter() just before the process was started
+    launched_wall: float  #: time.time() at the same moment (browser times are wall-clock)
+    healthy_s: float | None = None  #: seconds from launch to the first 200 of /_stcore/health
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system, all threads) the server process has used so far; 0 when unreadable."""
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy in time")
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of the server process so far (VmHWM), MB; 0 when unreadable."""
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+
+def _status(url: str) -> int:
+    """The HTTP status of a GET (0: no answer)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return 0
+
+
+def _watch_health(server: AppServer, stop: threading.Event) -> None:
+    """Note in ``server.healthy_s`` when ``/_stcore/health`` first answers 200 (503 while the warm start loads)."""
+    while not stop.is_set() and server.proc.poll() is None:
+        if _status(f"{server.url}/_stcore/health") == 200:
+            server.healthy_s = time.perf_counter() - server.launched
+            return
+        stop.wait(0.05)
+
+
+def _tail(log, chars: int = 4000) -> str:
+    log.seek(0)
+    return log.read()[-chars:]
+
+
+@contextmanager
+def app_server(catalog: str | os.PathLike | None = None, wait: str = "healthy", **env: str) -> Iterator[AppServer]:
+    """``streamlit run streamlit_app.py`` on a free 127.0.0.1 port; yields once it is ``"healthy"`` (warm) or
+    merely ``"up"`` (answers), within ``START_LIMIT_S``.
+
+    ``catalog``: checkpoint folder (default: ``$COLORCORE_CHECKPOINTS``, else the shipped ``checkpoints/``).
+    Keyword arguments are extra environment variables (e.g. ``COLORCORE_WORKERS="1"``). The server's output
+    goes to a temporary file, quoted when it fails to start; it is stopped (terminate, then kill) when the
+    block ends.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    if catalog:
+        full_env["COLORCORE_CHECKPOINTS"] = str(catalog)
+    with tempfile.TemporaryFile("w+") as log:
+        launched, launched_wall = time.perf_counter(), time.time()
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
+                                 str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+                                 "--browser.gatherUsageStats", "false"],
+                                cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        server = AppServer(url, proc, launched, launched_wall)
+        stop = threading.Event()
+        threading.Thread(target=_watch_health, args=(server, stop), daemon=True).start()
+        try:
+            deadline = time.perf_counter() + START_LIMIT_S
+            while time.perf_counter() < deadline:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{_tail(log)}")
+                if (server.healthy_s is not None) if wait == "healthy" else _status(url) == 200:
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError(f"the server was not {wait} within {START_LIMIT_S} s:\n{_tail(log)}")
+            yield server
+        finally:
+            stop.set()
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
 
 
 @contextmanager
 def streamlit_server(catalog: str | os.PathLike, **env: str) -> Iterator[str]:
-    """``streamlit run streamlit_app.py`` on 127.0.0.1 with checkpoint catalog ``catalog``; yields its URL.
-
-    Extra keyword arguments are environment variables (e.g. ``COLORCORE_WORKERS="1"``). The
-    server is stopped (terminate, then kill) when the block ends.
-    """
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "COLORCORE_CHECKPOINTS": str(catalog), "PYTHONPATH": str(ROOT), **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+    """:func:`app_server` with checkpoint catalog ``catalog``, once healthy; yields its URL."""
+    with app_server(catalog, **env) as server:
+        yield server.url
 
 
 @contextmanager
