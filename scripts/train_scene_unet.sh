@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
-# Issue 16: scene checkpoints on the U-Net, and what the architecture and more data each buy.
-# Every run uses the study grid's split of ../shared/data/places (seed 0, 250 test, 250 validation:
-# the common test of every scene model); --more-data adds the 15,000 places_more photos to the
-# training images only (4,500 + 15,000 = 19,500).
-#   places19500-unet-vivid  U-Net, a*b* classification with class rebalancing, 19,500 images
-#   places19500-unet-huber  U-Net, Huber regression, 19,500 images (the faithful end)
-#   places19500-vivid       the study network's classifier, 19,500 images (the architecture's share)
-#   places4500-unet-vivid   U-Net classifier, the 4,500 images alone, as many steps (the data's share)
-#   places19500-unet-soft   U-Net classifier, 19,500 images, weaker rebalancing (lambda 0.8)
+# Issue 16: scene checkpoints on the U-Net, and what the architecture, the rebalancing, more data and
+# longer training each buy. Every run uses the study grid's split of ../shared/data/places (seed 0,
+# 250 test, 250 validation: the common test of every scene model); --more-data adds half of the
+# places_more photos (every other file of each category in name order: 75 of each of the 100
+# categories, 7,500) to the training images only: 4,500 + 7,500 = 12,000.
+#   places12000-unet-soft    U-Net, a*b* classification, rebalancing lambda 0.8 (shipped)
+#   places12000-unet-huber   U-Net, Huber regression (shipped: the faithful end)
+#   places4500-unet-soft     as the first on the 4,500 images alone, as many steps (the data's share)
+#   places12000-unet-soft-2x as the first, twice the epochs (longer training's share)
 # Usage: bash scripts/train_scene_unet.sh [PLACES] [PLACES_MORE]
-# Environment: PYTHON (default python), EPOCHS (of the 19,500-image runs, default 30), OUT (default
-#   checkpoints), LOGS (default runs), THREADS (torch threads per run), PARALLEL=1 (all five at once: one GPU holds them).
-# Wall time: see docs/results.md (one H200, the five at once); on 2 CPU cores each run is about
-#   EPOCHS x 19,500 / 25 images/s.
+# Environment: PYTHON (default python), EPOCHS (of the 12,000-image runs, default 34), OUT (default
+#   checkpoints), LOGS (default runs), THREADS (torch threads per run), PARALLEL=1 (all at once:
+#   one GPU holds them), HALF (the half folder, default runs/places_more_half: symbolic links made
+#   here unless it exists).
+# Wall time: one H200, the four at once: see docs/results.md; on 2 CPU cores a run takes about
+#   EPOCHS x 12,000 / 25 images/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PLACES=${1:-../shared/data/places}
 MORE=${2:-../shared/data/places_more}
-EPOCHS=${EPOCHS:-30}
+HALF=${HALF:-runs/places_more_half}
+EPOCHS=${EPOCHS:-34}
 OUT=${OUT:-checkpoints}
 LOGS=${LOGS:-runs}
-E4500=$(( EPOCHS * 19500 / 4500 ))           # as many optimisation steps as a 19,500-image run
+E4500=$(( EPOCHS * 12000 / 4500 ))           # as many optimisation steps as a 12,000-image run
 mkdir -p "$OUT" "$LOGS"
+if [ ! -d "$HALF" ]; then
+  mkdir -p "$HALF"
+  find "$MORE" -maxdepth 1 -iname '*.jpg' -printf '%f\n' | LC_ALL=C sort | awk 'NR % 2 == 1' \
+    | while read -r f; do ln -s "$(realpath "$MORE/$f")" "$HALF/$f"; done
+fi
 COMMON=(--data "$PLACES" --val-images 250 --test-images 250 --seed 0 --size 128 --crop 64 --batch 64
         --domain scenes ${THREADS:+--threads "$THREADS"})
 
@@ -41,15 +49,13 @@ each() {  # run in the background (PARALLEL=1) or in turn
   if [ "${PARALLEL:-0}" = 1 ]; then run "$@" & else run "$@"; fi
 }
 
-VIVID=(--model unet_resnet18_classes)
-each places19500-unet-vivid "${VIVID[@]}" --more-data "$MORE" --epochs "$EPOCHS" --val-every 2 \
-  --description "Places2 scenes, 19,500 images (4,500 + 15,000 more), U-Net a*b* classification with class rebalancing"
-each places19500-unet-huber --model unet_resnet18 --loss huber --more-data "$MORE" --epochs "$EPOCHS" --val-every 2 \
-  --description "Places2 scenes, 19,500 images (4,500 + 15,000 more), U-Net Huber regression"
-each places19500-vivid --model study_resnet18_classes --more-data "$MORE" --epochs "$EPOCHS" --val-every 2 \
-  --description "Places2 scenes, 19,500 images (4,500 + 15,000 more), the study network's a*b* classification"
-each places4500-unet-vivid "${VIVID[@]}" --epochs "$E4500" --val-every $(( E4500 / 15 + 1 )) \
-  --description "Places2 scenes, the 4,500 training images, U-Net a*b* classification with class rebalancing"
-each places19500-unet-soft "${VIVID[@]}" --rebalance 0.8 --more-data "$MORE" --epochs "$EPOCHS" --val-every 2 \
-  --description "Places2 scenes, 19,500 images, U-Net a*b* classification with weaker rebalancing (lambda 0.8)"
+SOFT=(--model unet_resnet18_classes --rebalance 0.8)
+each places12000-unet-soft "${SOFT[@]}" --more-data "$HALF" --epochs "$EPOCHS" --val-every 2 \
+  --description "Places2 scenes, 12,000 images (4,500 + 7,500 more), U-Net a*b* classification, mild rebalancing: vivid and faithful"
+each places12000-unet-huber --model unet_resnet18 --loss huber --more-data "$HALF" --epochs "$EPOCHS" --val-every 2 \
+  --description "Places2 scenes, 12,000 images (4,500 + 7,500 more), U-Net Huber regression: the most faithful"
+each places4500-unet-soft "${SOFT[@]}" --epochs "$E4500" --val-every $(( E4500 / 15 + 1 )) \
+  --description "Places2 scenes, the 4,500 training images, U-Net a*b* classification, mild rebalancing"
+each places12000-unet-soft-2x "${SOFT[@]}" --more-data "$HALF" --epochs $(( 2 * EPOCHS )) --val-every 4 \
+  --description "Places2 scenes, 12,000 images, U-Net a*b* classification, mild rebalancing, twice the epochs"
 wait
