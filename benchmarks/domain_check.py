@@ -42,7 +42,6 @@ from colorcore.infer import domain_verdict, merge, predict  # noqa: E402
 from colorcore.io import to_uint8  # noqa: E402
 from colorcore.metadata import data_folder, domain, domain_check, model_spec, split_files  # noqa: E402
 from colorcore.metrics import lab_of  # noqa: E402
-from colorcore.models import CLASSIFICATION  # noqa: E402
 
 #: Targets of issue 17.
 AUROC_TARGET, OWN_IN_TARGET, OTHERS_OUT_TARGET, CONFIDENCE_RATIO_TARGET = 0.95, 0.95, 0.90, 2.0
@@ -129,14 +128,15 @@ def confidence_rows(checkpoints: dict, sets: dict, own: dict) -> list[dict]:
     for name, ckpt in checkpoints.items():
         errors, confidence = [], []
         kind = model_spec(ckpt.meta).kind
+        spread = model_spec(ckpt.meta).takes_temperature  # classification and blends
         for _, image in sets[own[name]]:
             if image.ndim != 3:
                 continue
             result = colorize(image, ckpt)
             errors.append(_ab_error(result.rgb, to_uint8(image)))
-            confidence.append(result.confidence.ravel() if kind == CLASSIFICATION else -_flip_disagreement(image, ckpt))
+            confidence.append(result.confidence.ravel() if spread else -_flip_disagreement(image, ckpt))
         low, high, ratio = _tail_ratio(np.concatenate(errors), np.concatenate(confidence))
-        rows.append({"checkpoint": name, "kind": kind, "signal": "1 - a*b* spread" if kind == CLASSIFICATION else
+        rows.append({"checkpoint": name, "kind": kind, "signal": "1 - a*b* spread" if spread else
                      "flip agreement (proxy)", "pixels": int(sum(map(len, errors))), "error_least": low,
                      "error_most": high, "ratio": ratio})
     return rows

@@ -16,7 +16,6 @@ from pathlib import Path
 from .checkpoints import CheckpointError, list_catalog, load_checkpoint, resolve, set_recommended, store_metrics, update_metadata
 from .metadata import model_spec, split_files, summary
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, read_image
-from .models import CLASSIFICATION
 from .units import DEFAULT_WORKING_SIZE
 
 TEMPERATURE_HELP = ("annealed-mean temperature of classification (vivid) checkpoints, 0.01-1 "
@@ -137,7 +136,7 @@ def _cmd_colorize(args) -> int:
              "z": None if args.z is None else parse_z(args.z), "t": args.t}
     ckpt = load_checkpoint(args.checkpoint)
     check_temperature_for(ckpt, args.temperature)
-    if args.confidence and model_spec(ckpt.meta).kind != CLASSIFICATION:
+    if args.confidence and not model_spec(ckpt.meta).takes_temperature:
         raise ValueError(f"--confidence: {ckpt.name} is a regression checkpoint, which gives no per-pixel "
                          "confidence (classification checkpoints such as *-vivid do)")
     out_dir = Path(args.out)
@@ -334,10 +333,40 @@ def _cmd_export(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- blend
+def _add_blend(sub) -> None:
+    p = sub.add_parser("blend", help="blend a classification (vivid) and a regression (faithful) checkpoint "
+                       "into one; weight and temperature chosen on their validation split")
+    p.add_argument("--vivid", required=True, help="classification checkpoint (catalog name or file)")
+    p.add_argument("--faithful", required=True, help="regression checkpoint trained on the same split")
+    p.add_argument("--data", required=True, help="the folder both were trained on (its validation files are read)")
+    p.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
+    p.add_argument("--name", default="", help="checkpoint name (default: the out file's stem)")
+    p.add_argument("--description", default="", help="one line shown in listings and the app")
+    p.add_argument("--min-colourfulness", type=float,
+                   help="the blend keeps at least this share of the originals' colourfulness (default 0.8)")
+    p.set_defaults(func=_cmd_blend)
+
+
+def _cmd_blend(args) -> int:
+    from .blend import MIN_COLOURFULNESS, blend_on_validation
+
+    if Path(args.out).exists():
+        raise FileExistsError(f"{args.out} exists; choose another --out path")
+    chosen = blend_on_validation(args.vivid, args.faithful, args.data, args.out,
+                                 name=args.name or Path(args.out).stem, description=args.description,
+                                 min_colourfulness=args.min_colourfulness or MIN_COLOURFULNESS, progress=_progress())
+    print(f"wrote {args.out}: weight {chosen['weight']:g}, temperature {chosen['temperature']:g} "
+          f"(validation: ab RMSE {chosen['ab_rmse']:.2f}, colourfulness {chosen['colorfulness']:.1f} "
+          f"of the originals' {chosen['colorfulness_gt']:.1f}, PSNR {chosen['psnr']:.2f} dB)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="colorcore", description="Colorize grayscale micrographs with CNNs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints, _add_analyze, _add_export):
+    for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints, _add_analyze, _add_export,
+                _add_blend):
         add(sub)
     return parser
 

@@ -21,6 +21,8 @@ SIZE_MULTIPLE = 8
 REGRESSION = "regression"
 #: A model predicting a distribution over a*b* classes (trained with the class loss, decoded by temperature).
 CLASSIFICATION = "classification"
+#: A classifier's annealed mean blended with a regressor's a*b* (built from two trained checkpoints).
+BLEND = "blend"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class ModelSpec:
     factory : str
         ``"module:Class"`` of the network (imported on first use).
     kind : str
-        :data:`REGRESSION` or :data:`CLASSIFICATION`.
+        :data:`REGRESSION`, :data:`CLASSIFICATION` or :data:`BLEND`.
     default_loss : str or None
         Training criterion used when none is given; None for models that cannot be trained.
     description : str
@@ -49,8 +51,9 @@ class ModelSpec:
 
     @property
     def takes_temperature(self) -> bool:
-        """True for models whose decoding has an annealed-mean temperature (classification)."""
-        return self.kind == CLASSIFICATION
+        """True for models whose decoding has an annealed-mean temperature (classification, blend); these
+        also give a per-pixel confidence."""
+        return self.kind in (CLASSIFICATION, BLEND)
 
     @property
     def trainable(self) -> bool:
@@ -72,6 +75,8 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "U-Net on the study's encoder: skips from every stage, bilinear upsampling, a*b* regression"),
     ModelSpec("unet_resnet18_classes", "colorcore.models.unet:UNetClassNet", CLASSIFICATION, "ce",
               "U-Net on the study's encoder classifying a*b* bins: vivid colours with sharp edges"),
+    ModelSpec("blend", "colorcore.models.blend:BlendNet", BLEND, None,
+              "a classifier's annealed mean blended with a regressor's a*b* (colorcore blend): vivid and faithful"),
     ModelSpec("gray", "colorcore.models.base:GrayBaseline", REGRESSION, None,
               "baseline: a* = b* = 0 (the input's gray levels)"),
 )}
