@@ -153,8 +153,10 @@ def data_folder(meta: CheckpointMeta) -> str:
 
 
 def train_images(meta: CheckpointMeta) -> int | None:
-    """Number of training images, None if not recorded."""
-    return meta.get("data", {}).get("split", {}).get("train")
+    """Number of training images (``--more-data`` included), None if not recorded."""
+    data = meta.get("data", {})
+    train = data.get("split", {}).get("train")
+    return None if train is None else train + data.get("more", {}).get("n_files", 0)
 
 
 def split_files(meta: CheckpointMeta, split: str) -> list[str] | None:

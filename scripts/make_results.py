@@ -31,16 +31,17 @@ from colorcore.metrics import METRIC_NAMES  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 #: Scene checkpoints, evaluated on the Places test split and drawn in the loss curves and the test grid.
 SCENE_CHECKPOINTS = ["places12-mse", "places12-huber", "places500-mse", "places500-huber", "study500-mse",
-                     "places4500-huber", "places500-vivid"]
+                     "places4500-huber", "places500-vivid", "places12000-unet-huber", "places12000-unet-blend"]
 #: Micrograph test splits: folder under the data root, the checkpoints trained on it (the first one's
 #: recorded split is used) and the scene checkpoints compared with them.
 DOMAIN_SPLITS = {
-    "histology": ("micrographs", ["histology-huber"], ["places500-huber", "places4500-huber", "places500-vivid"]),
+    "histology": ("micrographs", ["histology-huber"], ["places500-huber", "places4500-huber", "places500-vivid",
+                                                   "places12000-unet-blend"]),
     "fluorescence": ("fluorescence", ["fluorescence-fields", "fluorescence-huber", "fluorescence-vivid"],
-                     ["places500-huber", "places4500-huber", "places500-vivid"]),
+                     ["places500-huber", "places4500-huber", "places500-vivid", "places12000-unet-blend"]),
 }
 #: Columns of the micrograph figures: the best regression and the vivid scene model, then the domain models.
-MICROGRAPH_FIGURE = ["places500-huber", "places500-vivid", "histology-huber", "fluorescence-huber",
+MICROGRAPH_FIGURE = ["places500-huber", "places500-vivid", "places12000-unet-blend", "histology-huber", "fluorescence-huber",
                      "fluorescence-vivid", "fluorescence-fields"]
 #: Classification checkpoints swept over annealed-mean temperatures (on their validation split).
 VIVID_SWEEPS = {"places500-vivid": "places", "fluorescence-vivid": "fluorescence"}
@@ -178,10 +179,11 @@ def main() -> None:
     available = set(catalog_names())
     scene_names = [n for n in SCENE_CHECKPOINTS if n in available]
     metas = [read_metadata(n) for n in scene_names]
+    trained = [m for m in metas if m.get("history")]  # a blend is built, not trained: no curves
     figures = ROOT / "docs" / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    loss_figure(metas, figures / "loss_curves.png")
-    val_metric_figure(metas, figures / "val_metrics.png")
+    loss_figure(trained, figures / "loss_curves.png")
+    val_metric_figure(trained, figures / "val_metrics.png")
 
     scene_files = metas[0]["data"]["files"]["test"]
     tables = {"places": (scene_names, split_table(root / "places", scene_files, scene_names, args.working_size))}
@@ -215,7 +217,7 @@ def main() -> None:
             text += ["", f"## {name} on its validation split at several temperatures", "",
                      markdown_table(temperature_table(root / folder, val_files, name, args.working_size))]
     text += ["", "## Validation stability", ""] + [f"- {line}" for line in stability_lines(
-        [read_metadata(n) for n in sorted(available)])]
+        [m for m in map(read_metadata, sorted(available)) if m.get("history")])]
     (ROOT / "docs" / "results_table.md").write_text("\n".join(text) + "\n")
     print("\n".join(text))
 

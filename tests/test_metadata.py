@@ -7,6 +7,8 @@ def test_accessors_read_typed_fields_and_tolerate_what_older_checkpoints_lack(ti
     meta = read_metadata(tiny_checkpoint)
     assert md.domain(meta) == "scenes" and md.loss_name(meta) == "huber"
     assert md.train_images(meta) == len(md.split_files(meta, "train"))
+    more = {**meta, "data": {**meta["data"], "more": {"root": "m", "n_files": 7, "manifest_sha256": "x"}}}
+    assert md.train_images(more) == len(md.split_files(meta, "train")) + 7  # --more-data images train too
     assert [h["epoch"] for h in md.history(meta)] == [1, 2, 3]
     assert md.default_temperature(meta) is None and not md.model_spec(meta).takes_temperature
     bare = gray_metadata()
