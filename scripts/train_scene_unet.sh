@@ -15,7 +15,7 @@
 #   one GPU holds them), HALF (the half folder, default runs/places_more_half: symbolic links made
 #   here unless it exists).
 # Wall time: one H200, the four at once: see docs/results.md; on 2 CPU cores a run takes about
-#   EPOCHS x 12,000 / 25 images/s.
+#   EPOCHS x 12,000 images at best at the 85-110 images/s of benchmarks/architectures.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PLACES=${1:-../shared/data/places}
