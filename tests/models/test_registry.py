@@ -13,7 +13,7 @@ def test_specs_say_kind_loss_and_temperature():
     vivid = get_spec("study_resnet18_classes")
     assert vivid.kind == CLASSIFICATION and vivid.default_loss == "ce" and vivid.takes_temperature
     assert not get_spec("gray").trainable and "gray" not in trainable_names()
-    with pytest.raises(ValueError, match="unknown model 'nope'; available: gray, study_resnet18"):
+    with pytest.raises(ValueError, match="unknown model 'nope'; available: blend, gray, study_resnet18"):
         get_spec("nope")
 
 
