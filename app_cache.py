@@ -114,12 +114,14 @@ def _result_key(loaded: LoadedImage, name: str, working_size: int | None, temper
 
 
 def _wait(job: Job, what: str):
-    """The job's result; meanwhile a note says the job's place in the queue and an estimate."""
+    """The job's result; meanwhile a note says the job's place in the queue and an estimate (re-sent only when
+    its text changes)."""
     note = st.empty()
-    while not job.wait(POLL_S):
-        note.info(get_server().queue.status(job).message(what).capitalize(), icon=":material/hourglass_top:")
-    note.empty()
-    return job.result()
+    try:
+        return get_server().queue.wait(
+            job, lambda message: note.info(message.capitalize(), icon=":material/hourglass_top:"), what, POLL_S)
+    finally:
+        note.empty()
 
 
 def _patient_submit(key: tuple, fn: Callable, *args) -> Job:

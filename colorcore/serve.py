@@ -209,6 +209,18 @@ class WorkQueue:
             on_wait(self.status(job))
         return job.result()
 
+    def wait(self, job: Job, on_change: Callable[[str], None], what: str = "image", poll_s: float = 0.25) -> Any:
+        """Wait for ``job``'s result; ``on_change(message)`` is called with :meth:`JobStatus.message` whenever that
+        text changes (checked every ``poll_s``), not at every check: a waiting page's note is re-sent (and
+        re-drawn by its browser) only when what it says changes, about once a second."""
+        said = None
+        while not job.wait(poll_s):
+            message = self.status(job).message(what)
+            if message != said:
+                on_change(message)
+                said = message
+        return job.result()
+
     @property
     def waiting(self) -> int:
         """Jobs waiting now (not counting running ones)."""

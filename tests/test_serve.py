@@ -97,6 +97,22 @@ def test_run_reports_progress_while_waiting(gate):
     queue.shutdown()
 
 
+def test_wait_says_only_what_changed(gate):
+    queue = WorkQueue(workers=1, max_waiting=4)
+    blocker = queue.submit(gate.wait, 5)
+    mine = queue.submit(lambda: "mine")
+    said = []
+    threading.Timer(0.5, gate.set).start()
+    assert queue.wait(mine, said.append, poll_s=0.02) == "mine"
+    assert said and said[0].startswith("1 image ahead of yours, about ")
+    assert all(a != b for a, b in zip(said, said[1:]))  # about 25 checks, a few messages
+    assert len(said) < 10
+    blocker.result(5)
+    with pytest.raises(ZeroDivisionError):
+        queue.wait(queue.submit(lambda: 1 / 0), said.append)
+    queue.shutdown()
+
+
 def test_settings_from_the_environment_are_checked(monkeypatch):
     monkeypatch.setenv("COLORCORE_WORKERS", "zero")
     with pytest.raises(ValueError, match="COLORCORE_WORKERS must be a whole number"):
