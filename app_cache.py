@@ -11,7 +11,8 @@ Model work and caching:
   full-resolution file is made through the queue only when a download is clicked;
 * checkpoints are loaded once per server process (keyed by name and file version, never
   mutated) and previews are shared between sessions (:class:`colorcore.serve.JobCache`);
-* decoded uploads and folder statistics are cached with ``st.cache_data``, bounded;
+* decoded uploads and folder statistics are cached with ``st.cache_data``, bounded; an upload not yet
+  decoded passes the server's turnstile (one decode at a time, first come first served);
 * an upload is kept in the session (never on disk) so every page can use it without a second upload.
 """
 from __future__ import annotations
@@ -65,7 +66,8 @@ def catalog() -> Catalog:
 
 @st.cache_data(max_entries=16, max_size="1GB", show_spinner=False)
 def _decode(digest: str, name: str, plane: tuple, _data: bytes) -> LoadedImage:
-    return load_image(name, _data, digest=digest, plane=dict(plane) or None)
+    with get_server().intake.turn():  # uploads are decoded one at a time, in the order they came
+        return load_image(name, _data, digest=digest, plane=dict(plane) or None)
 
 
 def load_upload(name: str, data: bytes, plane: dict | None = None) -> LoadedImage:

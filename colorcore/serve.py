@@ -9,6 +9,10 @@ queue holding ``max_waiting`` jobs refuses more with :class:`QueueFull` instead 
 letting work pile up; a job that raises hands its exception to its caller and the worker
 goes on with the next one.  The command line and the library do not use it: it is the
 server's.
+
+What a page does before its job is queued (decoding an upload) passes a :class:`Turnstile`, one
+session at a time in arrival order, so that when many people upload at once the first upload is
+decoded (and its job queued) first instead of all of them sharing the cores and finishing together.
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ import os
 import threading
 import time
 from collections import OrderedDict, deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 #: Environment variable: worker threads of the server's queue (default 1).
 WORKERS_ENV = "COLORCORE_WORKERS"
@@ -30,6 +35,8 @@ MAX_WAITING_ENV = "COLORCORE_MAX_WAITING"
 FIRST_GUESS_S = 1.0
 #: Weight of the newest job in the running mean of job durations.
 DURATION_SMOOTHING = 0.3
+#: Environment variable: uploads decoded at once by the server's turnstile (default 1).
+INTAKE_ENV = "COLORCORE_INTAKE"
 #: One call for :meth:`WorkQueue.submit_many`: ``(fn, args, kwargs)``.
 Call = tuple[Callable[..., Any], tuple, dict]
 
@@ -266,6 +273,52 @@ class WorkQueue:
                 job._done.set()
 
 
+class Turnstile:
+    """First come, first served admission to a stretch of work: at most ``width`` callers inside at once,
+    admitted strictly in the order they arrived.
+
+    The server passes every upload's decoding through one (``Server.intake``): when eight people upload
+    at the same moment, eight decodes sharing two cores would all finish late, and with them the first
+    person's queued job; one at a time, the first upload is decoded at full speed and its job queued
+    first, and the others follow in the order they came (the total work is the same).
+    """
+
+    def __init__(self, width: int = 1):
+        if width < 1:
+            raise ValueError(f"width must be >= 1, got {width}")
+        self.width = width
+        self._cond = threading.Condition()
+        self._issued = 0  # tickets handed out so far
+        self._next = 0  # the lowest ticket not yet admitted
+        self._inside = 0
+        self.max_inside_seen = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for this caller's turn (after everyone who asked earlier has entered), hold it for the block."""
+        with self._cond:
+            ticket = self._issued
+            self._issued += 1
+            while ticket != self._next or self._inside >= self.width:
+                self._cond.wait()
+            self._next += 1
+            self._inside += 1
+            self.max_inside_seen = max(self.max_inside_seen, self._inside)
+            self._cond.notify_all()  # with width > 1 the next ticket may enter too
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._inside -= 1
+                self._cond.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for their turn now."""
+        with self._cond:
+            return self._issued - self._next
+
+
 def _nbytes(result: Any) -> int:
     return int(getattr(result, "nbytes", 0) or 0)
 
@@ -359,10 +412,12 @@ class CheckpointStore:
 
 
 class Server:
-    """What a server process shares between its sessions: the queue, the result cache, the checkpoints."""
+    """What a server process shares between its sessions: the queue, the result cache, the checkpoints, and
+    the turnstile uploads are decoded through (:class:`Turnstile`; ``$COLORCORE_INTAKE`` at once, default 1)."""
 
-    def __init__(self, queue: WorkQueue):
+    def __init__(self, queue: WorkQueue, intake: Turnstile | None = None):
         self.queue = queue
+        self.intake = intake or Turnstile(_env_int(INTAKE_ENV, 1))
         self.results = JobCache(queue)
         self.checkpoints = CheckpointStore()
         self.ready = threading.Event()

@@ -1,10 +1,11 @@
-"""The server's queue: first come first served, bounded, positions and estimates, survives failing jobs."""
+"""The server's queue: first come first served, bounded, positions and estimates, survives failing jobs; the
+turnstile uploads are decoded through: one at a time, in arrival order."""
 import threading
 import time
 
 import pytest
 
-from colorcore.serve import JobStatus, QueueFull, WorkQueue
+from colorcore.serve import JobStatus, QueueFull, Server, Turnstile, WorkQueue
 
 
 @pytest.fixture()
@@ -110,6 +111,81 @@ def test_wait_says_only_what_changed(gate):
     blocker.result(5)
     with pytest.raises(ZeroDivisionError):
         queue.wait(queue.submit(lambda: 1 / 0), said.append)
+    queue.shutdown()
+
+
+def _arrive_in_order(turnstile: Turnstile, count: int, work) -> list[threading.Thread]:
+    """Start ``count`` threads that ask for a turn one after another (each has asked before the next starts)."""
+    threads = []
+    for i in range(count):
+        asked = turnstile.waiting
+        thread = threading.Thread(target=work, args=(i,))
+        thread.start()
+        threads.append(thread)
+        while turnstile.waiting == asked and thread.is_alive():  # this one has taken its ticket (or is inside)
+            time.sleep(0.001)
+    return threads
+
+
+def test_turnstile_admits_one_at_a_time_in_arrival_order(gate):
+    turnstile = Turnstile()
+    order, inside, peak = [], [0], [0]
+    lock = threading.Lock()
+
+    def work(i):
+        with turnstile.turn():
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            gate.wait(5) if i == 0 else time.sleep(0.002)
+            order.append(i)
+            with lock:
+                inside[0] -= 1
+
+    first = threading.Thread(target=work, args=(0,))
+    first.start()
+    while not inside[0]:  # the first one holds the turn until the gate opens
+        time.sleep(0.001)
+    threads = _arrive_in_order(turnstile, 6, lambda i: work(i + 1))
+    assert turnstile.waiting == 6 and order == []
+    gate.set()
+    for thread in [first, *threads]:
+        thread.join(5)
+    assert order == list(range(7)) and peak[0] == 1 and turnstile.max_inside_seen == 1 and turnstile.waiting == 0
+
+
+def test_turnstile_of_width_two_and_a_failing_holder_passes_the_turn_on():
+    turnstile = Turnstile(width=2)
+    both_in = threading.Barrier(2, timeout=5)
+
+    def work(_i):
+        with turnstile.turn():
+            both_in.wait()  # only passes when two are inside at once
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert turnstile.max_inside_seen == 2 and not both_in.broken
+    with pytest.raises(ZeroDivisionError):
+        with turnstile.turn():
+            1 / 0
+    with turnstile.turn():  # the failed holder gave its turn back
+        pass
+    with pytest.raises(ValueError):
+        Turnstile(width=0)
+
+
+def test_server_intake_width_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COLORCORE_INTAKE", "2")
+    server = Server(WorkQueue(workers=1, max_waiting=2))
+    assert server.intake.width == 2
+    server.queue.shutdown()
+    monkeypatch.setenv("COLORCORE_INTAKE", "0")
+    queue = WorkQueue(workers=1, max_waiting=2)
+    with pytest.raises(ValueError, match="COLORCORE_INTAKE"):
+        Server(queue)
     queue.shutdown()
 
 
