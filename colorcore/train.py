@@ -352,4 +352,24 @@ def _run(cfg: TrainConfig, *, resume: bool, on_epoch, log) -> dict:
                 end_epoch(run, epoch, train_epoch(run, epoch))
         finally:
             run.progress.close()
-    return run.meta
+    return store_domain_check(cfg.out, log) if dist.main else run.meta
+
+
+def store_domain_check(out: str, log: Callable[[str], None]) -> dict:
+    """Fit the out-of-domain check of the finished checkpoint ``out`` on its training and validation files.
+
+    So every trained checkpoint (command line or the app's Train page) warns when an image lies
+    outside what it learned.  A split too small to fit one (under 2 validation groups) is logged and
+    the checkpoint kept without a check.  Returns the metadata written last.
+    """
+    from .domain import fit_checkpoint
+    from .io import ImageError
+
+    try:
+        check = fit_checkpoint(ckpt_io.load_checkpoint(out))
+    except (ValueError, ImageError) as err:
+        log(f"domain check not fitted: {err}")
+        return ckpt_io.read_metadata(out)
+    log(f"domain check fitted on {check['fitted_on']['train_images']} training images "
+        f"({check['val_in_domain']:.0%} of {check['fitted_on']['val_images']} validation images in domain)")
+    return ckpt_io.update_metadata(out, domain_check=check)

@@ -29,6 +29,7 @@ def fitted_catalog(tiny_checkpoint, tiny_classifier, tmp_path_factory):
     shutil.copy(tiny_checkpoint, path)
     update_metadata(path, name=NAME, domain_check=fit_checkpoint(load_checkpoint(path)))
     shutil.copy(tiny_classifier, folder / "scenes-vivid.safetensors")
+    update_metadata(folder / "scenes-vivid.safetensors", domain_check=None)  # training fitted one: take it away
     return folder
 
 

@@ -23,6 +23,17 @@ def fitted(tiny_checkpoint, tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def unfitted(tiny_checkpoint, tiny_classifier, tmp_path_factory):
+    """Copies of the tiny regression and classification checkpoints without the check training fitted."""
+    folder = tmp_path_factory.mktemp("unfitted")
+    copies = []
+    for path in (tiny_checkpoint, tiny_classifier):
+        copies.append(shutil.copy(path, folder / path.name))
+        update_metadata(copies[-1], domain_check=None)
+    return copies
+
+
 def _noise(seed: int = 0, shape=(48, 64)) -> np.ndarray:
     return np.random.default_rng(seed).random(shape).astype(np.float32)
 
@@ -77,7 +88,7 @@ def test_summary_round_trips_in_the_metadata_and_keeps_the_weights(fitted, tiny_
     weights = {k: v for k, v in load_checkpoint(fitted).model.state_dict().items()}
     original = load_checkpoint(tiny_checkpoint).model.state_dict()
     assert all((weights[k] == original[k]).all() for k in original)
-    assert domain_check(read_metadata(tiny_checkpoint)) is None
+    assert domain_check(read_metadata(tiny_checkpoint)) is not None  # fitted when its training ended
 
 
 def test_training_image_is_in_domain_noise_and_flat_fields_are_not(fitted):
@@ -92,8 +103,8 @@ def test_training_image_is_in_domain_noise_and_flat_fields_are_not(fitted):
         assert result.in_domain is False and result.domain_score > 1
 
 
-def test_without_a_summary_the_verdict_is_none(tiny_checkpoint):
-    result = colorize(_noise(), load_checkpoint(tiny_checkpoint))
+def test_without_a_summary_the_verdict_is_none(unfitted):
+    result = colorize(_noise(), load_checkpoint(unfitted[0]))
     assert result.in_domain is None and result.domain_score is None
     assert colorize(_noise(), load_checkpoint("gray")).in_domain is None
 
@@ -154,11 +165,11 @@ def test_report_lists_every_input_and_bad_files_get_one_error_line(fitted, tmp_p
     assert "not a supported image" in entries["broken.png"]["error"]
 
 
-def test_confidence_map_is_written_for_classifiers_and_refused_for_regression(tiny_classifier, fitted, tmp_path,
+def test_confidence_map_is_written_for_classifiers_and_refused_for_regression(unfitted, fitted, tmp_path,
                                                                             capsys):
     _write_inputs(tmp_path, fitted)
     out, report = tmp_path / "out", tmp_path / "report.json"
-    assert main(["colorize", str(tmp_path / "noise.png"), "--checkpoint", str(tiny_classifier), "--out", str(out),
+    assert main(["colorize", str(tmp_path / "noise.png"), "--checkpoint", str(unfitted[1]), "--out", str(out),
                  "--confidence", "--report", str(report)]) == 0
     conf = np.asarray(Image.open(out / "noise.confidence.png"))
     assert conf.shape == (48, 64) and conf.dtype == np.uint8

@@ -34,6 +34,15 @@ def test_tiny_training_lowers_loss_and_writes_a_self_describing_checkpoint(tiny_
     assert sum(map(sum, meta["train_ab_hist"]["counts"])) == meta["train_ab_hist"]["n"]
     ckpt = load_checkpoint(tiny_checkpoint)
     assert not ckpt.model.training and ckpt.recipe == "corrected"
+    # fitted at the end of the run on its own training and validation files: the app can warn
+    assert meta["domain_check"]["fitted_on"] == {"root": meta["data"]["root"], "train_images": 32, "val_images": 4}
+
+
+def test_a_split_too_small_for_a_domain_check_keeps_the_checkpoint_and_says_so(color_folder, tmp_path):
+    out, lines = tmp_path / "t.safetensors", []
+    meta = train(_cfg(color_folder, out, epochs=1, train_images=4, val_images=1), log=lines.append)
+    assert "domain_check" not in meta and read_metadata(out)["complete"] is True
+    assert any(line.startswith("domain check not fitted: need at least 2 training images") for line in lines)
 
 
 def test_resume_continues_from_the_last_completed_epoch(color_folder, tmp_path):
