@@ -12,7 +12,7 @@ from typing import Callable
 
 from .checkpoints import Checkpoint, load_checkpoint, new_metadata, resolve, save_checkpoint
 from .finetune import file_sha256
-from .infer import merge, predict
+from .infer import merge, predict, predict_temperatures
 from .io import ImageError, read_image, to_uint8
 from .metadata import CheckpointMeta, domain, model_spec, split_files
 from .metrics import MetricAccumulator
@@ -58,8 +58,7 @@ def sweep(vivid: Checkpoint, faithful: Checkpoint, root: str | Path, files: list
         if image.ndim != 3:
             continue
         truth, regressed = to_uint8(image), predict(image, faithful)
-        for t in temperatures:
-            classified = predict(image, vivid, temperature=t)
+        for t, classified in zip(temperatures, predict_temperatures(image, vivid, list(temperatures))):
             for w in weights:
                 blended = dataclasses.replace(classified, ab=w * classified.ab + (1 - w) * regressed.ab)
                 accumulators[t, w].add(merge(image, blended).rgb, truth)

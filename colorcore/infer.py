@@ -220,23 +220,35 @@ def domain_verdict(image: np.ndarray, checkpoint: Checkpoint, done: NetworkPass 
     return verdict(check, domain_vectors(image, checkpoint, check["working_size"], done))
 
 
-@torch.inference_mode()
 def predict(image: np.ndarray, checkpoint: Checkpoint, *, working_size: int | None = DEFAULT_WORKING_SIZE,
             temperature: float | None = None) -> Prediction:
     """Run the network once on ``image`` at its working size (the only step that needs the model).
 
     Parameters and errors as in :func:`colorize`.
     """
+    return predict_temperatures(image, checkpoint, [temperature], working_size=working_size)[0]
+
+
+@torch.inference_mode()
+def predict_temperatures(image: np.ndarray, checkpoint: Checkpoint, temperatures: list[float | None], *,
+                         working_size: int | None = DEFAULT_WORKING_SIZE) -> list[Prediction]:
+    """:func:`predict` at each of ``temperatures`` from one network pass and one domain check.
+
+    Parameters and errors as in :func:`colorize` (None: the checkpoint's default temperature).
+    """
     check_image(image)
-    check_temperature_for(checkpoint, temperature)
+    for temperature in temperatures:
+        check_temperature_for(checkpoint, temperature)
     shape = working_shape(*image.shape[:2], working_size)
     net_in, lightness = _network_input(image, checkpoint, shape)
     raw, features = checkpoint.model.raw_and_features(net_in)
-    ab = decode_ab(checkpoint.model.decode(raw, temperature).float().cpu(), checkpoint.recipe)[0]
     confidence = checkpoint.model.confidence(raw)
+    confidence = None if confidence is None else confidence[0].float().cpu()
     found = domain_verdict(image, checkpoint, NetworkPass(shape, features, lightness))
-    return Prediction(ab, shape, checkpoint.recipe, None if confidence is None else confidence[0].float().cpu(),
-                      None if found is None else found.score, None if found is None else found.in_domain)
+    return [Prediction(decode_ab(checkpoint.model.decode(raw, t).float().cpu(), checkpoint.recipe)[0], shape,
+                       checkpoint.recipe, confidence, None if found is None else found.score,
+                       None if found is None else found.in_domain)
+            for t in temperatures]
 
 
 def check_temperature_for(checkpoint: Checkpoint, temperature: float | None) -> None:

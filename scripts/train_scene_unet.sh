@@ -61,7 +61,7 @@ each places12000-unet-soft-2x "${SOFT[@]}" --more-data "$HALF" --epochs $(( 2 * 
   --description "Places2 scenes, 12,000 images, U-Net a*b* classification, mild rebalancing, twice the epochs"
 wait
 # The shipped scene model: the vivid and the faithful U-Net joined, weight and temperature chosen on the
-# validation split (about 5 minutes on 2 CPU cores), then both evaluated on the test split and stored.
+# validation split (about 1.5 minutes on 2 CPU cores), then both evaluated on the test split and stored.
 if [ ! -f "$OUT/places12000-unet-blend.safetensors" ]; then
   "${PYTHON:-python}" -m colorcore blend --vivid "$OUT/places12000-unet-soft.safetensors" \
     --faithful "$OUT/places12000-unet-huber.safetensors" --data "$PLACES" --out "$OUT/places12000-unet-blend.safetensors" \
