@@ -13,6 +13,10 @@ server's.
 What a page does before its job is queued (decoding an upload) passes a :class:`Turnstile`, one
 session at a time in arrival order, so that when many people upload at once the first upload is
 decoded (and its job queued) first instead of all of them sharing the cores and finishing together.
+
+Around the queue, what the sessions of one server share: :class:`JobCache` (results by key, so two
+sessions asking for the same preview wait on one job), :class:`CheckpointStore` (each checkpoint
+loaded once) and :class:`Server`, which holds them and warms the default checkpoints at start-up.
 """
 from __future__ import annotations
 
