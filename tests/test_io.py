@@ -139,6 +139,36 @@ def test_pixel_limit_refuses_from_the_header(tmp_path):
         read_image(tmp_path / "big.tif", max_pixels=100_000)
 
 
+def _small_file_with_many_samples(axes: str) -> bytes:
+    """A zlib-compressed TIFF of a few KB whose planes decode to 255 samples a pixel."""
+    shape = {"YXS": (128, 128, 255), "CYXS": (2, 128, 128, 255)}[axes]
+    buf = _io.BytesIO()
+    tifffile.imwrite(buf, np.zeros(shape, np.uint8), photometric="minisblack", planarconfig="contig",
+                     compression="zlib", metadata={"axes": axes}, ome=axes != "YXS")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("axes", ["YXS", "CYXS"])
+def test_decoded_size_is_checked_from_the_header_on_every_tiff_path(axes, monkeypatch):
+    data = _small_file_with_many_samples(axes)
+    assert len(data) < 50_000  # a 4 MB plane in a small file
+
+    def never(*args, **kwargs):
+        raise AssertionError("a page was decoded before its size was checked")
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", never)
+    with pytest.raises(ImageError, match="each pixel would decode to 255 bytes") as err:
+        read_image(data, name="many_samples.tif", max_pixels=40_000_000)
+    assert err.value.too_large
+
+
+def test_decoded_bytes_are_limited_beside_the_pixels():
+    buf = _io.BytesIO()
+    tifffile.imwrite(buf, np.zeros((100, 100, 4), np.float64), photometric="rgb", extrasamples=[2])
+    read_image(buf.getvalue(), name="rgba64.tif")  # 32 bytes a pixel is the most a pixel may take
+    with pytest.raises(ImageError, match="would decode to 0.3 MB, over the limit of 0.2 MB"):
+        read_image(buf.getvalue(), name="rgba64.tif", max_pixels=30_000)
+
+
 def test_forged_png_header_is_refused_before_decoding():
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

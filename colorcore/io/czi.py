@@ -5,12 +5,13 @@ returned as RGB.  The pixel size comes from the Scaling metadata (metres, given 
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
 
-from .info import ImageError, Layout, PixelSize, check_pixels
+from .info import ImageError, Layout, PixelSize, check_decoded
 from .planes import Choice, choose_plane, read_plane
 from .source import Source
 
@@ -50,7 +51,9 @@ def read_czi(src: Source, page: int | None, choice: Choice, max_pixels: int) -> 
         raise ImageError(f"{src.name}: page= does not apply to CZI files; choose the plane with channel, z and t")
     with _open(src) as reader:
         layout = _layout(reader, src.name)
-        check_pixels(src.name, layout.size("X"), layout.size("Y"), max_pixels)
+        width, height, samples = layout.size("X"), layout.size("Y"), layout.size("S")
+        check_decoded(src.name, width, height, width * height * samples,
+                      _sample_bytes(reader.pixel_types.values(), samples), max_pixels)
         plane = choose_plane(src.name, layout, choice)
         scene, rect, notes = _scene(reader)
         starts = {dim: start for dim, (start, _) in reader.total_bounding_box.items()}
@@ -88,6 +91,12 @@ def _layout(reader, name: str) -> Layout:
     names = _channel_names(metadata)
     names = names if len(names) == sizes.get("C", 1) else ()
     return Layout(axes, shape, names, _pixel_size(metadata))
+
+
+def _sample_bytes(pixel_types, samples: int) -> int:
+    """Bytes a decoded sample takes: the widest of libCZI's pixel types ("Gray16", "Bgr48" ...: bits a pixel)."""
+    bits = [int(m.group()) for t in pixel_types if (m := re.search(r"\d+", t))]
+    return max(1, max(bits, default=8) // 8 // samples)
 
 
 def _scene(reader) -> tuple[int | None, tuple, list]:

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 #: Largest image plane (width x height) read by default: about 100 megapixels.
 DEFAULT_MAX_PIXELS = 100_000_000
+#: Most bytes one pixel of a decoded plane may take (samples x bytes a sample): float64 RGBA.
+MAX_PIXEL_BYTES = 32
+#: Most bytes a decoded plane may take, per pixel of the pixel limit (16-bit RGBA at the full limit).
+MAX_BYTES_PER_LIMIT_PIXEL = 8
 #: File name endings of the images the package reads (folders, uploads).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".czi")
 
@@ -206,3 +210,42 @@ def check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
         raise ImageError(
             f"{name}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) exceeds the limit of "
             f"{max_pixels / 1e6:.0f} MP; downscale or crop it first", too_large=True)
+
+
+def check_decoded(name: str, width: int, height: int, values: int, itemsize: int, max_pixels: int) -> None:
+    """Refuse a plane whose decoded size, from its header, would be out of proportion.
+
+    Parameters
+    ----------
+    name : str
+        File name for the message.
+    width, height : int
+        The plane's declared size in pixels (checked against ``max_pixels`` first).
+    values : int
+        Number of values the decoder will produce for it (pixels x samples, and any axis a page
+        holds beside Y and X).
+    itemsize : int
+        Bytes a value.
+    max_pixels : int
+        The pixel limit of the read.
+
+    Raises
+    ------
+    ImageError
+        ``too_large``, when a pixel would take more than :data:`MAX_PIXEL_BYTES` bytes (a small
+        compressed file declaring hundreds of samples a pixel) or the plane more than
+        :data:`MAX_BYTES_PER_LIMIT_PIXEL` bytes for each pixel of ``max_pixels``.
+    """
+    check_pixels(name, width, height, max_pixels)
+    total = int(values) * int(itemsize)
+    per_pixel = total / (width * height)
+    if per_pixel > MAX_PIXEL_BYTES:
+        raise ImageError(
+            f"{name}: each pixel would decode to {per_pixel:.0f} bytes ({values // (width * height)} values of "
+            f"{itemsize} bytes), over the limit of {MAX_PIXEL_BYTES}; save one channel or plane per page",
+            too_large=True)
+    if total > MAX_BYTES_PER_LIMIT_PIXEL * max_pixels:
+        raise ImageError(
+            f"{name}: the plane would decode to {total / 1e6:.1f} MB, over the limit of "
+            f"{MAX_BYTES_PER_LIMIT_PIXEL * max_pixels / 1e6:.1f} MB; downscale, crop or convert it to 16 bits first",
+            too_large=True)

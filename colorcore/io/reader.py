@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .czi import czi_layout, read_czi
-from .info import DEFAULT_MAX_PIXELS, ImageError, ImageInfo, Layout, check_pixels
+from .info import DEFAULT_MAX_PIXELS, ImageError, ImageInfo, Layout, check_decoded
 from .normalize import normalize_intensity, to_plane
 from .planes import Channel, Choice, PlaneZ, choose_plane
 from .source import Source, SourceLike
@@ -18,6 +18,8 @@ from .tiff import read_tiff, tiff_layout
 
 #: Formats read through Pillow; TIFF goes through tifffile and CZI through pylibCZIrw.
 PIL_FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF", "WEBP"}
+#: Bytes a decoded sample takes in Pillow's wider modes (every other mode: one).
+PIL_SAMPLE_BYTES = {"I": 4, "F": 4, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 NOT_SUPPORTED = "not a supported image (expected PNG, JPEG, BMP, GIF, WebP, TIFF or CZI)"
 
 
@@ -139,7 +141,8 @@ def _open_pil(data: bytes, name: str) -> Image.Image:
 def _read_pil(src: Source, page: int | None, choice: Choice, max_pixels: int) -> tuple[np.ndarray, dict]:
     name, page = src.name, page or 0
     img = _open_pil(src.read_bytes(), name)
-    check_pixels(name, img.width, img.height, max_pixels)
+    check_decoded(name, img.width, img.height, img.width * img.height * len(img.getbands()),
+                  PIL_SAMPLE_BYTES.get(img.mode, 1), max_pixels)
     n_frames = int(getattr(img, "n_frames", 1))
     if page >= n_frames:
         raise ImageError(f"{name}: image has {n_frames} frame(s); page {page} was requested")

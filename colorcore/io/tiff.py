@@ -20,7 +20,7 @@ from typing import Iterator
 import numpy as np
 import tifffile
 
-from .info import ImageError, Layout, PixelSize, check_pixels
+from .info import ImageError, Layout, PixelSize, check_decoded
 from .planes import Choice, PlaneReader, choose_plane, read_plane
 from .source import Source
 
@@ -132,11 +132,14 @@ def _read_page(tif: tifffile.TiffFile, name: str, page: int, max_pixels: int) ->
     tpage = tif.pages[page]
     shape = tuple(int(s) for s in tpage.shape)
     height, width = _page_plane_size(shape, int(getattr(tpage, "samplesperpixel", 1)))
-    check_pixels(name, width, height, max_pixels)
-    if int(np.prod(shape)) > 4 * max_pixels:
-        raise ImageError(f"{name}: TIFF page of shape {shape} holds too many samples to read")
+    check_decoded(name, width, height, int(np.prod(shape)), _itemsize(tpage.dtype), max_pixels)
     return tpage.asarray(), {"format": "TIFF", "pages": n_pages, "page": page, "axes": tpage.axes,
                              "pixel_size": _pixel_size(tif, tpage, name)}
+
+
+def _itemsize(dtype) -> int:
+    """Bytes a decoded sample of ``dtype`` takes (tifffile gives None for types it cannot decode)."""
+    return np.dtype(dtype).itemsize if dtype is not None else 1
 
 
 def _page_plane_size(shape: tuple, samples: int) -> tuple[int, int]:
@@ -150,7 +153,10 @@ def _page_plane_size(shape: tuple, samples: int) -> tuple[int, int]:
 
 def _read_by_axes(tif, series, src: Source, choice: Choice, max_pixels: int) -> tuple[np.ndarray, dict]:
     layout = _series_layout(tif, series, src.name)
-    check_pixels(src.name, layout.size("X"), layout.size("Y"), max_pixels)
+    width, height = layout.size("X"), layout.size("Y")
+    # a plane is read from one page (which may hold more than the plane) or from contiguous data
+    values = max(width * height * layout.size("S"), int(np.prod(series.keyframe.shape)))
+    check_decoded(src.name, width, height, values, _itemsize(series.dtype), max_pixels)
     plane = choose_plane(src.name, layout, choice)
     raw = read_plane(_plane_reader(tif, series, src), plane, layout)
     return raw, {"format": "TIFF", "pages": len(tif.pages), "page": 0, "layout": layout,
