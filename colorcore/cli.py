@@ -21,7 +21,9 @@ from .units import DEFAULT_WORKING_SIZE
 TEMPERATURE_HELP = ("annealed-mean temperature of classification (vivid) checkpoints, 0.01-1 "
                     "(default: the checkpoint's, 0.38; lower is more vivid)")
 
-USER_ERRORS = (ImageError, CheckpointError, ValueError, FileNotFoundError, FileExistsError)
+#: Errors that are the user's to fix: reported in one line, exit status 2.  OSError covers files and
+#: folders that cannot be written (a path under a file, no permission, a full disk).
+USER_ERRORS = (ImageError, CheckpointError, ValueError, OSError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,6 +35,34 @@ class _Parser(argparse.ArgumentParser):
 
 def _err(message: str) -> None:
     print(f"colorcore: error: {message}", file=sys.stderr)
+
+
+def user_message(err: Exception) -> str:
+    """One line for a user error; an operating-system error names its path and what to do."""
+    if not isinstance(err, OSError) or not err.strerror:
+        return str(err)
+    if isinstance(err, FileNotFoundError) and err.filename:
+        return f"{err.filename}: no such file or folder"
+    path = f"{err.filename}: " if err.filename else ""
+    return f"{path}{err.strerror}; check the path, its permissions and the free disk space"
+
+
+def _at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"  # argparse names the type in its messages
+    return parse
+
+
+#: The smallest working size a network can run at.
+MIN_WORKING_SIZE = 8
 
 
 def _progress():
@@ -74,7 +104,7 @@ def _add_colorize(sub) -> None:
                    help="image files (PNG, JPEG, BMP, TIFF 8/16/32-bit or float incl. OME/ImageJ stacks, Zeiss CZI)")
     p.add_argument("--checkpoint", required=True, help="catalog name (see `checkpoints`) or file path")
     p.add_argument("--out", required=True, help="output folder; writes <input stem>.png")
-    p.add_argument("--working-size", type=int, default=DEFAULT_WORKING_SIZE,
+    p.add_argument("--working-size", type=_at_least(MIN_WORKING_SIZE), default=DEFAULT_WORKING_SIZE,
                    help="long side of the image the network sees (default %(default)s)")
     p.add_argument("--temperature", type=float, help=TEMPERATURE_HELP)
     p.add_argument("--tiff16", action="store_true",
@@ -82,9 +112,10 @@ def _add_colorize(sub) -> None:
     p.add_argument("--channel", help="channel of multi-channel files: index or name from the metadata (default 0)")
     p.add_argument("--z", help="plane of z-stacks: index or 'max' for a maximum-intensity projection "
                                "(default: the middle plane)")
-    p.add_argument("--t", type=int, help="time point of time series (default 0)")
-    p.add_argument("--page", type=int, help="page of plain multi-page TIFFs (default the first)")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
+    p.add_argument("--t", type=_at_least(0), help="time point of time series (default 0)")
+    p.add_argument("--page", type=_at_least(0), help="page of plain multi-page TIFFs (default the first)")
+    p.add_argument("--max-pixels", type=_at_least(1), default=DEFAULT_MAX_PIXELS,
+                   help="refuse planes with more pixels (default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
     p.add_argument("--report", metavar="FILE",
                    help="write a JSON list, one entry per input: file, checkpoint, in_domain, domain_score "
@@ -130,8 +161,6 @@ def _cmd_colorize(args) -> int:
     from .infer import check_temperature_for, colorize
     from .io import RESULT_FORMATS, encode_confidence, encode_result, parse_channel, parse_z
 
-    if args.working_size < 8:
-        raise ValueError(f"--working-size must be at least 8, got {args.working_size}")
     plane = {"channel": None if args.channel is None else parse_channel(args.channel),
              "z": None if args.z is None else parse_z(args.z), "t": args.t}
     ckpt = load_checkpoint(args.checkpoint)
@@ -140,6 +169,7 @@ def _cmd_colorize(args) -> int:
         raise ValueError(f"--confidence: {ckpt.name} is a regression checkpoint, which gives no per-pixel "
                          "confidence (classification checkpoints such as *-vivid do)")
     out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)  # a path under a file or a read-only place fails here, once
     inputs = {Path(p).resolve() for p in args.images}
     claimed: set = set()
     failures = 0
@@ -162,8 +192,9 @@ def _cmd_colorize(args) -> int:
             print(f"{src} -> {targets[0]} ({', '.join(f for f in found if f)})")
         except USER_ERRORS as err:
             failures += 1
-            _err(str(err) if src.name in str(err) else f"{src}: {err}")
-            report.append({"file": str(src), "checkpoint": ckpt.name, "error": str(err)})
+            message = user_message(err)
+            _err(message if src.name in message else f"{src}: {message}")
+            report.append({"file": str(src), "checkpoint": ckpt.name, "error": message})
     if args.report:
         atomic_write_bytes(args.report, (json.dumps(report, indent=2) + "\n").encode())
     return 2 if failures else 0
@@ -177,8 +208,9 @@ def _add_evaluate(sub) -> None:
                    help="catalog name, path, or 'gray' (baseline); repeat for several")
     p.add_argument("--split", choices=["all", "test", "val"], default="all",
                    help="only the files of this split as recorded in the first non-gray checkpoint")
-    p.add_argument("--limit", type=int, help="evaluate only the first N files (sorted)")
-    p.add_argument("--working-size", type=int, default=DEFAULT_WORKING_SIZE)
+    p.add_argument("--limit", type=_at_least(1), help="evaluate only the first N files (sorted)")
+    p.add_argument("--working-size", type=_at_least(MIN_WORKING_SIZE), default=DEFAULT_WORKING_SIZE,
+                   help="long side of the image the network sees (default %(default)s)")
     p.add_argument("--temperature", type=float, help=TEMPERATURE_HELP)
     p.add_argument("--json", help="write the metrics as JSON to this file")
     p.add_argument("--store", action="store_true",
@@ -219,7 +251,7 @@ def _cmd_evaluate(args) -> int:
 
     checkpoints = [load_checkpoint(c) for c in args.checkpoint]
     files = _split_files(args, checkpoints)
-    if args.limit:
+    if args.limit is not None:
         files = files[: args.limit]
     progress = _progress()
     if args.temperature is not None:
@@ -299,7 +331,7 @@ def _add_analyze(sub) -> None:
     p = sub.add_parser("analyze", help="dataset analysis of a folder of images (sizes, gray, duplicates, colours)")
     p.add_argument("--data", required=True, help="folder of images (searched recursively)")
     p.add_argument("--json", help="write the full statistics as JSON to this file")
-    p.add_argument("--max-images", type=int, default=2000,
+    p.add_argument("--max-images", type=_at_least(1), default=2000,
                    help="analyse a seeded sample of this many images when there are more (default %(default)s)")
     p.set_defaults(func=_cmd_analyze)
 
@@ -377,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except USER_ERRORS as err:
-        _err(str(err))
+        _err(user_message(err))
         return 2
 
 
