@@ -48,6 +48,15 @@ class AppServer:
     launched: float  #: time.perf_counter() just before the process was started
     launched_wall: float  #: time.time() at the same moment (browser times are wall-clock)
     healthy_s: float | None = None  #: seconds from launch to the first 200 of /_stcore/health
+    log: object = None  #: the temporary file holding the server's output (stdout and stderr)
+
+    def output(self) -> str:
+        """What the server has printed so far."""
+        if self.log is None:
+            return ""
+        self.log.flush()
+        with open(self.log.name, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system, all threads) the server process has used so far; 0 when unreadable."""
@@ -108,13 +117,13 @@ def app_server(catalog: str | os.PathLike | None = None, wait: str = "healthy", 
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     if catalog:
         full_env["COLORCORE_CHECKPOINTS"] = str(catalog)
-    with tempfile.TemporaryFile("w+") as log:
+    with tempfile.NamedTemporaryFile("w+", prefix="colorcore-server-", suffix=".log") as log:
         launched, launched_wall = time.perf_counter(), time.time()
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
                                  str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                                  "--browser.gatherUsageStats", "false"],
                                 cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-        server = AppServer(url, proc, launched, launched_wall)
+        server = AppServer(url, proc, launched, launched_wall, log=log)
         stop = threading.Event()
         threading.Thread(target=_watch_health, args=(server, stop), daemon=True).start()
         try:
