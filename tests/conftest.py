@@ -3,23 +3,41 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from colorcore import paths
 from colorcore.checkpoints import read_metadata, update_metadata
 from colorcore.train import TrainConfig, train
 from helpers import STUDY_NAMES, make_color_image
 
 
-@pytest.fixture(scope="session", autouse=True)
-def user_checkpoints(tmp_path_factory) -> Path:
-    """An empty folder of user-trained checkpoints for the whole session (never the developer's own)."""
-    folder = tmp_path_factory.mktemp("user-checkpoints")
-    os.environ["COLORCORE_USER_CHECKPOINTS"] = str(folder)
-    return folder
+#: ``COLORCORE_`` variables the suite takes from the caller: the browser tests' catalog and screenshot folder.
+HONOURED_VARIABLES = ("COLORCORE_CHECKPOINTS", "COLORCORE_SCREENSHOTS")
+#: Where the session keeps its folder of user checkpoints.
+USER_CHECKPOINTS = pytest.StashKey[Path]()
+
+
+def pytest_configure(config) -> None:
+    """Run the suite without the developer's colorcore settings, from before any test module is collected.
+
+    Every other ``COLORCORE_`` variable is removed, and the checkpoints users train go to an empty
+    temporary folder for the whole session (never the developer's own, which would otherwise join
+    the catalog and the tests built from it).
+    """
+    for name in [name for name in os.environ if name.startswith("COLORCORE_") and name not in HONOURED_VARIABLES]:
+        del os.environ[name]
+    folder = config.stash[USER_CHECKPOINTS] = Path(tempfile.mkdtemp(prefix="colorcore-user-checkpoints-"))
+    os.environ[paths.USER_CHECKPOINTS_ENV] = str(folder)
+
+
+def pytest_unconfigure(config) -> None:
+    """Remove the session's folder of user checkpoints."""
+    shutil.rmtree(config.stash[USER_CHECKPOINTS], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

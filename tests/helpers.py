@@ -12,8 +12,12 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+#: The source checkout.
+ROOT = Path(__file__).resolve().parents[1]
 #: The Streamlit entry point the app tests run.
-APP = str(Path(__file__).resolve().parents[1] / "explorer.py")
+APP = str(ROOT / "explorer.py")
+#: The shipped checkpoints: the checkout's ``checkpoints/`` folder, the source of the catalog an install carries.
+SHIPPED_CHECKPOINTS = tuple(sorted((ROOT / "checkpoints").glob("*.safetensors")))
 #: Names of the tiny catalog's checkpoints (``tiny_catalog``): the study's grid, in grid order.
 STUDY_NAMES = ("places12-mse", "places12-huber", "places500-mse", "places500-huber")
 

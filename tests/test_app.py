@@ -8,11 +8,9 @@ import os
 import numpy as np
 import pytest
 import tifffile
+from streamlit.testing.v1 import AppTest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from helpers import APP, STUDY_NAMES, color_png, gray_tiff16, ok, png_bytes, tiff_bytes  # noqa: E402
+from helpers import APP, STUDY_NAMES, color_png, gray_tiff16, ok, png_bytes, tiff_bytes
 
 PAGES = ("pages/colorize.py", "pages/compare.py", "pages/curves.py", "pages/histograms.py", "pages/dataset.py")
 
@@ -177,7 +175,6 @@ def test_histograms_bad_upload(app_env):
 
 
 def test_dataset_checkpoint_and_folder(app_env):
-    pytest.importorskip("colorcore.analysis")
     at = open_page(PAGES[4])
     assert len(at.get("plotly_chart")) == 3  # a*b*, hue, chroma of the training data
     items = set(at.dataframe[0].value["item"])

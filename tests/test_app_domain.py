@@ -6,17 +6,15 @@ import shutil
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from colorcore import colorize, load_checkpoint  # noqa: E402
-from colorcore.app import trust  # noqa: E402
-from colorcore.app.api import TRUST_HEADERS, colorize_file, trust_headers  # noqa: E402
+from colorcore import colorize, load_checkpoint
+from colorcore.app import trust
+from colorcore.app.api import TRUST_HEADERS, colorize_file, trust_headers
 from colorcore.checkpoints import update_metadata
+from colorcore.domain import Verdict, fit_checkpoint, training_root
 from colorcore.metadata import split_files
-from colorcore.domain import Verdict, fit_checkpoint, training_root  # noqa: E402
-from helpers import APP, ok, png_bytes  # noqa: E402
+from helpers import APP, ok, png_bytes
 
 NAME = "scenes-fitted"
 

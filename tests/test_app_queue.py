@@ -17,14 +17,12 @@ import threading
 import time
 
 import pytest
+from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
+from streamlit.testing.v1 import AppTest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-from streamlit.runtime.forward_msg_queue import ForwardMsgQueue  # noqa: E402
-
-from colorcore import serve  # noqa: E402
-from colorcore.serve import Server, WorkQueue  # noqa: E402
-from helpers import APP, color_png, gray_tiff16, ok  # noqa: E402
+from colorcore import serve
+from colorcore.serve import Server, WorkQueue
+from helpers import APP, color_png, gray_tiff16, ok
 
 #: Jobs the test server's queue lets wait.
 MAX_WAITING = 2

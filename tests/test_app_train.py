@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from colorcore.app import jobs  # noqa: E402
-from colorcore.checkpoints import catalog_names  # noqa: E402
-from colorcore.config import FINETUNE_DEFAULTS  # noqa: E402
-from helpers import APP, color_png, color_zip, ok, png_bytes, zip_bytes  # noqa: E402
+from colorcore.app import jobs
+from colorcore.checkpoints import catalog_names
+from colorcore.config import FINETUNE_DEFAULTS
+from helpers import APP, color_png, color_zip, ok, png_bytes, zip_bytes
 
 JOB_TIMEOUT_S = 240
 

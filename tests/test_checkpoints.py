@@ -1,17 +1,17 @@
 """The checkpoint format: typed metadata read from the header alone, safe loading, header rewrites, catalog."""
-import json
 import pickle
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 
 from colorcore import checkpoints as ck
 from colorcore import metadata as md
+from colorcore import paths
 from colorcore.checkpoints import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
 from colorcore.models import create_model
+from helpers import SHIPPED_CHECKPOINTS
 
 
 def test_metadata_reads_without_weights_and_bad_files_are_refused(tiny_checkpoint, tmp_path):
@@ -76,13 +76,13 @@ def test_update_metadata_rewrites_the_header_and_keeps_the_weight_bytes(tiny_che
         ck.update_metadata("gray", description="x")
 
 
-def test_shipped_checkpoints_load_unchanged():
-    names = ck.catalog_names()
-    if not names:
-        pytest.skip("no shipped checkpoints in this checkout")
+def test_shipped_checkpoints_load_unchanged(monkeypatch):
+    monkeypatch.delenv(paths.CHECKPOINTS_ENV, raising=False)
+    names = [path.stem for path in SHIPPED_CHECKPOINTS]
+    assert names and ck.catalog_names() == names  # the session's user folder is empty
     for name in names:
         ckpt = load_checkpoint(name)
-        assert ckpt.meta["name"] == name or ckpt.meta["name"]
+        assert ckpt.meta["name"] == name
         out = ckpt.model(torch.zeros(1, 1, 16, 24))
         assert out.shape == (1, 2, 16, 24) and torch.isfinite(out).all()
 

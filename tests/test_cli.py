@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 import tifffile
 from PIL import Image
 
@@ -35,10 +36,9 @@ def test_colorize_never_overwrites_its_input(tiny_checkpoint, tmp_path, capsys):
 
 
 def test_usage_errors_are_one_line_and_exit_2(capsys):
-    try:
+    with pytest.raises(SystemExit) as exc:
         main(["colorize", "a.png"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--checkpoint" in err[0]
     assert main(["colorize", "a.png", "--checkpoint", "nope", "--out", "o"]) == 2

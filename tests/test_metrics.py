@@ -7,10 +7,11 @@ import pickle
 import numpy as np
 import pytest
 
-from colorcore.checkpoints import catalog_names, read_metadata
+from colorcore.checkpoints import read_metadata
 from colorcore.metrics import (Histogram, MetricAccumulator, ab_histogram, ab_rmse, auc_from_errors, colorfulness,
                                psnr, ssim)
 from colorcore.units import AB_LIMIT
+from helpers import SHIPPED_CHECKPOINTS
 
 
 def _rgb(*color, h=8, w=8):
@@ -115,11 +116,11 @@ def test_histogram_dict_round_trip_keeps_the_layout():
     assert list(Histogram([0, 1, 2], [0, 0]).shares) == [0.0, 0.0]
 
 
-@pytest.mark.parametrize("name", catalog_names())
-def test_shipped_checkpoint_histograms_read_and_write_back_unchanged(name):
-    stored = read_metadata(name, catalog_only=True).get("train_ab_hist")
+@pytest.mark.parametrize("path", SHIPPED_CHECKPOINTS, ids=lambda path: path.stem)
+def test_shipped_checkpoint_histograms_read_and_write_back_unchanged(path):
+    stored = read_metadata(path).get("train_ab_hist")
     if stored is None:
-        pytest.skip(f"{name} stores no training histogram")
+        pytest.skip(f"{path.stem} stores no training histogram")
     h = Histogram.from_dict(stored, "train_ab_hist")
     assert h.to_dict() == stored and json.dumps(h.to_dict()) == json.dumps(stored)
     assert h.ndim == 2 and h.n == h.counts.sum() and h.edges[-1] == AB_LIMIT

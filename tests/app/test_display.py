@@ -9,6 +9,7 @@ from importlib import resources
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.elements.lib import image_utils
 
 from colorcore.app import display
 
@@ -29,7 +30,6 @@ def test_preview_keeps_extremely_thin_images_drawable():
 
 def test_previews_are_never_wider_than_what_streamlit_sends():
     """st.image re-encodes an image wider than MAXIMUM_CONTENT_WIDTH down to it: a wider preview is wasted work."""
-    image_utils = pytest.importorskip("streamlit.elements.lib.image_utils")
     assert display.PREVIEW_SIDE == image_utils.MAXIMUM_CONTENT_WIDTH
     assert display.TILE_SIDE <= image_utils.MAXIMUM_CONTENT_WIDTH
 

@@ -43,7 +43,8 @@ def test_checkpoint_round_trip_and_colorize_at_odd_image_sizes(name, kwargs, tmp
 
 @pytest.mark.parametrize("name,kwargs", MODELS)
 def test_onnx_export_matches_pytorch(name, kwargs, tmp_path):
-    ort = pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
     from colorcore.checkpoints import Checkpoint
     from colorcore.export import export_onnx
 
