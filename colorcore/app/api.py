@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -110,11 +111,33 @@ def colorize_file(data: bytes, file_name: str, options: dict) -> tuple[bytes, di
     image, info = read_image(data, name=file_name, max_pixels=APP_MAX_PIXELS, **options["plane"])
     checkpoint = get_server().checkpoints.get(options["name"])
     result = colorize(image, checkpoint, working_size=options["working_size"], temperature=options["temperature"])
-    facts = {"X-Colorcore-Checkpoint": checkpoint.name, "X-Colorcore-Size": f"{info.width}x{info.height}",
-             "X-Colorcore-Normalization": info.normalization or "none", **trust_headers(result)}
+    facts = {"X-Colorcore-Checkpoint": header_text(checkpoint.name), "X-Colorcore-Size": f"{info.width}x{info.height}",
+             "X-Colorcore-Normalization": header_text(info.normalization or "none"), **trust_headers(result)}
     if info.selection:
-        facts["X-Colorcore-Plane"] = info.selection
+        facts["X-Colorcore-Plane"] = header_text(info.selection)  # names channels as the file does: any script
     return encode_result(result.rgb, info, checkpoint.name, options["fmt"]), facts
+
+
+#: ASCII characters a header value made by :func:`header_text` keeps as they are (``%`` is always encoded).
+HEADER_SAFE = " !#$&'()*+,-./:;<=>?@[]^_`{|}~"
+
+
+def header_text(text: str) -> str:
+    """Text that comes from a file (a channel name, a file or checkpoint name) as a header value.
+
+    HTTP header values are Latin-1 at most (Starlette refuses anything else with an error, which was a 500);
+    the value is ASCII, every other character percent-encoded as UTF-8 (the encoding of RFC 8187), so
+    ``urllib.parse.unquote(value)`` gives the text back: ``"channel 0 (α-tubulin) of 2"`` becomes
+    ``"channel 0 (%CE%B1-tubulin) of 2"``.
+    """
+    return urllib.parse.quote(text, safe=HEADER_SAFE)
+
+
+def content_disposition(file_name: str) -> str:
+    """``Content-Disposition`` of a download named ``file_name`` in any script: an ASCII ``filename`` for old
+    clients and the exact name as RFC 8187's ``filename*``."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(file_name, safe='')}"
 
 
 #: Response headers carrying :meth:`colorcore.infer.ColorizeResult.report`'s values (JSON: true, 0.42, null).
@@ -161,7 +184,7 @@ async def _colorize(request: Request, max_bytes: int) -> Response:
     suffix, media_type = RESULT_FORMATS[options["fmt"]]
     out_name = result_filename(file_name, options["name"]).rsplit(".", 1)[0] + suffix
     return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{out_name}"', **facts})
+                    headers={"Content-Disposition": content_disposition(out_name), **facts})
 
 
 def api_routes(base_path: str = "", max_upload_mb: int = 200) -> list[Mount]:
