@@ -1,14 +1,14 @@
 """Where colorcore finds its files (shipped and user checkpoints, example images, data root) and the variables that move them.
 
 Each folder is looked up when asked for, so a variable set after import (a test's
-``monkeypatch.setenv``, a server's configuration) takes effect.  In a source checkout the
-shipped checkpoints are the repository's ``checkpoints/`` folder; an installed wheel carries
-them in ``<prefix>/share/colorcore/checkpoints`` (see ``pyproject.toml``).
+``monkeypatch.setenv``, a server's configuration) takes effect.  The shipped checkpoints are
+package data, ``colorcore/_catalog``: in a source checkout a link to the repository's
+``checkpoints/`` folder, in an installed wheel a copy of it (see ``pyproject.toml``).
 """
 from __future__ import annotations
 
 import os
-import sys
+from importlib import resources
 from pathlib import Path
 
 #: Environment variable naming another checkpoint catalog folder.
@@ -24,8 +24,8 @@ USER_CHECKPOINTS_ENV = "COLORCORE_USER_CHECKPOINTS"
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The source checkout holding the package (meaningful only when not installed as a wheel).
 REPO_ROOT = PACKAGE_DIR.parent
-#: Where an installed wheel puts the shipped checkpoints, relative to the environment's prefix.
-INSTALLED_CHECKPOINTS = Path("share") / "colorcore" / "checkpoints"
+#: The package-data folder of the shipped checkpoints, inside the ``colorcore`` package.
+SHIPPED_CHECKPOINTS = "_catalog"
 
 
 def _from_env(name: str) -> Path | None:
@@ -39,14 +39,14 @@ def catalog_dir() -> Path:
     Returns
     -------
     pathlib.Path
-        ``$COLORCORE_CHECKPOINTS`` if set; else the checkout's ``checkpoints/`` if it exists;
-        else the installed copy under ``sys.prefix`` (which may not exist: the catalog is then empty).
+        ``$COLORCORE_CHECKPOINTS`` if set; else the shipped checkpoints, the package's data folder
+        ``_catalog`` found by :mod:`importlib.resources` (with its link resolved, so a checkout
+        gives its ``checkpoints/`` folder) wherever the package was installed.
     """
     configured = _from_env(CHECKPOINTS_ENV)
     if configured:
         return configured
-    in_checkout = REPO_ROOT / "checkpoints"
-    return in_checkout if in_checkout.is_dir() else Path(sys.prefix) / INSTALLED_CHECKPOINTS
+    return Path(resources.files(__package__) / SHIPPED_CHECKPOINTS).resolve()
 
 
 def user_catalog_dir() -> Path:
