@@ -13,17 +13,45 @@ from colorcore.app import names
     ("photo.png", "photo.png"),
     ("../../etc/passwd", "passwd"),
     ("C:\\Users\\me\\cells.tif", "cells.tif"),
-    ("a/b/..png", "png"),
+    ("a/b/..png", "image.png"),
     ("..", "image"),
     ("", "image"),
     ("na\x00me?.png", "na_me_.png"),
-    ("café.jpg", "cafe.jpg"),
+    ("café.jpg", "café.jpg"),
     ("x" * 300 + ".tiff", "x" * 115 + ".tiff"),
+    # names in any script keep their stem and extension (NFC), losing only separators and control characters
+    ("画像.png", "画像.png"),
+    ("细胞 0.tif", "细胞 0.tif"),
+    ("Κύτταρα.jpeg", "Κύτταρα.jpeg"),
+    ("cafe\u0301.png", "café.png"),  # decomposed (macOS) becomes composed
+    ("خلية دم.png", "خلية دم.png"),
+    ("תא.png", "תא.png"),
+    ("می\u200cخواهم.png", "می\u200cخواهم.png"),  # Persian keeps its zero-width non-joiner
+    ("evil\u202egnp.exe.png", "evil_gnp.exe.png"),  # a right-to-left override is not kept
+    ("tab\there\n.png", "tab_here_.png"),
+    ("  spaced name .png ", "spaced name .png"),
+    ("no extension. ", "no extension"),
+    ("a<b>:c|d*.png", "a_b_c_d_.png"),
+    ("細" * 100 + ".png", "細" * 38 + ".png"),  # at most 120 UTF-8 bytes, whole characters
 ])
 def test_sanitize_filename(raw, expected):
     out = names.sanitize_filename(raw)
     assert out == expected
     assert "/" not in out and "\\" not in out and ".." not in out and out
+    assert len(out.encode()) <= names.MAX_NAME_BYTES
+
+
+def test_download_names_keep_the_upload_s_script():
+    assert names.result_filename("細胞0.tif", "gray") == "細胞0_gray.png"
+    assert names.result_filename("../Κύτταρα.ome.tif", "places12-mse") == "Κύτταρα.ome_places12-mse.png"
+
+
+def test_unique_names_in_any_script():
+    assert names.unique_names(["细胞0.png", "细胞1.png", "细胞0.png", "Straße.png", "STRASSE.png"]) == \
+        ["细胞0.png", "细胞1.png", "细胞0-2.png", "Straße.png", "STRASSE-2.png"]
+    assert names.unique_names(["cafe\u0301.png", "café.png"]) == ["café.png", "café-2.png"]
+    long = ["細" * 100 + ".png"] * 2
+    assert all(len(n.encode()) <= names.MAX_NAME_BYTES for n in names.unique_names(long))
 
 
 def test_result_and_unique_names():
