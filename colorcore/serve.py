@@ -415,6 +415,20 @@ class CheckpointStore:
             return self._loaded[key]
 
 
+def _stamp_or_none(name: str) -> str | None:
+    """:func:`colorcore.checkpoints.checkpoint_stamp` of ``name``; None once it is no longer in the catalog."""
+    from .checkpoints import CheckpointError, checkpoint_stamp
+
+    try:
+        return checkpoint_stamp(name)
+    except CheckpointError:
+        return None
+
+
+#: What :meth:`Server.health` says until the warm start is done.
+WARMING_UP = "warming up: loading checkpoints"
+
+
 class Server:
     """What a server process shares between its sessions: the queue, the result cache, the checkpoints, and
     the turnstile uploads are decoded through (:class:`Turnstile`; ``$COLORCORE_INTAKE`` at once, default 1)."""
@@ -425,24 +439,70 @@ class Server:
         self.results = JobCache(queue)
         self.checkpoints = CheckpointStore()
         self.ready = threading.Event()
-        self.warm_error: str | None = None
+        self._failures: dict[str, tuple[str | None, str]] = {}  # name -> (its file's stamp then, why it failed)
+        self._failures_lock = threading.Lock()
 
     def warm(self, names: list[str]) -> threading.Thread:
-        """Load ``names`` in a background thread, then set :attr:`ready` (also when one fails)."""
-        def load() -> None:
-            try:
-                import torch  # noqa: F401  (the slowest import, paid here rather than by the first user)
+        """Load ``names`` in a background thread, then set :attr:`ready`.
 
-                for name in names:
-                    self.checkpoints.get(name)
-            except Exception as err:  # noqa: BLE001 - reported by the health check, never fatal
-                self.warm_error = f"{type(err).__name__}: {err}"
-            finally:
-                self.ready.set()
-
-        thread = threading.Thread(target=load, name="colorcore-warm", daemon=True)
+        One that fails to load is noted with its reason (:meth:`health` reports it) and the others
+        are still loaded.
+        """
+        thread = threading.Thread(target=self._warm_all, args=(list(names),), name="colorcore-warm", daemon=True)
         thread.start()
         return thread
+
+    def _warm_all(self, names: list[str]) -> None:
+        try:
+            for name in names:  # the first one imports torch, the slowest import, here rather than for a user
+                self._warm_one(name)
+        finally:
+            self.ready.set()
+
+    def _warm_one(self, name: str) -> None:
+        from .checkpoints import CheckpointError
+
+        stamp = _stamp_or_none(name)
+        try:
+            self.checkpoints.get(name)
+        except CheckpointError as err:  # its message names the file and says why
+            self._note_failure(name, stamp, str(err))
+        except Exception as err:  # noqa: BLE001 - reported by the health check, never fatal
+            self._note_failure(name, stamp, f"{type(err).__name__}: {err}")
+        else:
+            with self._failures_lock:
+                self._failures.pop(name, None)
+
+    def _note_failure(self, name: str, stamp: str | None, reason: str) -> None:
+        with self._failures_lock:
+            self._failures[name] = (stamp, reason)
+
+    def health(self) -> str | None:
+        """Why this server is not healthy, None when it is.
+
+        Not healthy while the warm start runs (:data:`WARMING_UP`) and while a checkpoint it was
+        given cannot be loaded (each one named, with its reason).  A failed checkpoint whose file
+        has changed since is tried again in the background (warming up meanwhile); one that has
+        left the catalog is forgotten.
+        """
+        with self._failures_lock:
+            if not self.ready.is_set():
+                return WARMING_UP
+            changed = []
+            for name, (stamp, _) in list(self._failures.items()):
+                now = _stamp_or_none(name)
+                if now is None:
+                    del self._failures[name]
+                elif now != stamp:
+                    changed.append(name)
+            if changed:
+                self.ready.clear()
+                self.warm(changed)
+                return WARMING_UP
+            failures = dict(self._failures)
+        if not failures:
+            return None
+        return "cannot load " + "; ".join(f"{name} ({reason})" for name, (_, reason) in failures.items())
 
 
 _server: Server | None = None

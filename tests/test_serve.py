@@ -290,3 +290,21 @@ def test_checkpoint_store_loads_once_per_file_version(catalog_env):
     stat = (catalog_env / "places12-mse.safetensors").stat()
     os.utime(catalog_env / "places12-mse.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert store.get("places12-mse") is not first
+
+
+def test_warm_goes_on_past_a_checkpoint_that_fails_and_health_names_it(tiny_catalog, tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copytree(tiny_catalog, tmp_path / "catalog")
+    broken = tmp_path / "catalog" / "places12-huber.safetensors"
+    broken.write_bytes(broken.read_bytes()[:5000])
+    monkeypatch.setenv("COLORCORE_CHECKPOINTS", str(tmp_path / "catalog"))
+    server = Server(WorkQueue(workers=1, max_waiting=2))
+    assert server.health().startswith("warming up")
+    server.warm(["gray", "places12-huber", "places12-mse"]).join(120)
+    assert server.ready.is_set()
+    assert {name for name, _ in server.checkpoints._loaded} == {"gray", "places12-mse"}
+    assert server.health().startswith("cannot load places12-huber (places12-huber.safetensors: not a readable")
+    broken.unlink()  # gone from the catalog: no longer a checkpoint the server must load
+    assert server.health() is None
+    server.queue.shutdown()

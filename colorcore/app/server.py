@@ -1,9 +1,12 @@
-"""Server start-up: warm start of the default checkpoints and a health check that waits for it."""
+"""Server start-up: warm start of the default checkpoints and a health check that waits for it and says
+which of them cannot be loaded."""
 from __future__ import annotations
 
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..checkpoints import catalog_names, resolve
+from ..paths import catalog_dir
 from ..serve import get_server
 from .catalog import default_compare, group_by_domain, preferred_checkpoint, read_catalog
 
@@ -11,28 +14,45 @@ from .catalog import default_compare, group_by_domain, preferred_checkpoint, rea
 HEALTH_PATH = "/_stcore/health"
 
 
-def default_checkpoints() -> list[str]:
-    """What the pages start with: each domain's preferred checkpoint, the Compare defaults and ``gray``."""
-    metas = read_catalog().metas
+def default_checkpoints(metas: dict | None = None) -> list[str]:
+    """What the pages start with: each domain's preferred checkpoint, the Compare defaults and ``gray``.
+
+    Parameters
+    ----------
+    metas : dict, optional
+        ``{name: metadata}`` of the readable catalog checkpoints (default: read now).
+    """
+    metas = read_catalog().metas if metas is None else metas
     names = [preferred_checkpoint({n: metas[n] for n in group}) for group in group_by_domain(metas).values()]
     names += default_compare(metas) + ["gray"]
     return list(dict.fromkeys(n for n in names if n))
 
 
+def required_checkpoints() -> list[str]:
+    """What the warm start must load: :func:`default_checkpoints`, then every shipped checkpoint whose header
+    cannot be read (nothing says it is not one the pages should start with, so its failure is reported)."""
+    catalog = read_catalog()
+    unreadable = [name for name in catalog_names()
+                  if name not in catalog.metas and resolve(name, catalog_only=True).parent == catalog_dir()]
+    return default_checkpoints(catalog.metas) + unreadable
+
+
 def warm_start() -> None:
-    """Start loading the default checkpoints in the background (torch imported there too)."""
-    get_server().warm(default_checkpoints())
+    """Start loading the required checkpoints in the background (torch imported there too)."""
+    get_server().warm(required_checkpoints())
 
 
 class HealthGate:
-    """ASGI middleware: ``/_stcore/health`` answers 503 ("warming up") until the warm start is done."""
+    """ASGI middleware: ``/_stcore/health`` answers 503 with the reason while the server is not healthy
+    (:meth:`colorcore.serve.Server.health`: warming up, or a required checkpoint that cannot be loaded)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"].endswith(HEALTH_PATH)
-                and not get_server().ready.is_set()):
-            await PlainTextResponse("warming up: loading checkpoints", status_code=503)(scope, receive, send)
-            return
+        if scope["type"] == "http" and scope["path"].endswith(HEALTH_PATH):
+            reason = get_server().health()
+            if reason is not None:
+                await PlainTextResponse(reason, status_code=503)(scope, receive, send)
+                return
         await self.app(scope, receive, send)

@@ -1,9 +1,10 @@
-"""Server start-up: the warm start loads what the pages start with; health answers 503 until it is done;
-OpenMP's idle threads wait passively unless the environment says otherwise; torch is imported off the
-start-up thread."""
+"""Server start-up: the warm start loads what the pages start with; health answers 503 until it is done and
+while one of those cannot be loaded; OpenMP's idle threads wait passively unless the environment says
+otherwise; torch is imported off the start-up thread."""
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from colorcore.app import server
+from colorcore.checkpoints import update_metadata
 from colorcore.serve import Server, WorkQueue
 
 
@@ -21,6 +23,11 @@ def test_default_checkpoints_are_each_domains_first_pick_the_compare_defaults_an
 
 
 def _get(app, path: str) -> int:
+    return _get_reply(app, path)[0]
+
+
+def _get_reply(app, path: str) -> tuple[int, str]:
+    """Status and body of one GET through the ASGI app ``app``."""
     sent = []
 
     async def receive():
@@ -31,22 +38,66 @@ def _get(app, path: str) -> int:
 
     scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
     asyncio.run(app(scope, receive, send))
-    return sent[0]["status"]
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]).decode()
+
+
+async def _ok(scope, receive, send):
+    """The app behind the health gate: answers 200 to everything."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
 
 
 def test_health_gate_answers_503_until_the_warm_start_is_done(catalog_env, monkeypatch):
     fresh = Server(WorkQueue(workers=1, max_waiting=2))
     monkeypatch.setattr(server, "get_server", lambda: fresh)
 
-    async def inner(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    gate = server.HealthGate(inner)
+    gate = server.HealthGate(_ok)
     assert _get(gate, "/colorcore/_stcore/health") == 503
     assert _get(gate, "/colorcore/") == 200  # only the health check waits
     fresh.warm(["gray", "places12-mse"]).join(60)
-    assert fresh.ready.is_set() and fresh.warm_error is None
+    assert fresh.ready.is_set() and fresh.health() is None
+    assert _get(gate, "/colorcore/_stcore/health") == 200
+    fresh.queue.shutdown()
+
+
+@pytest.fixture()
+def broken_catalog(tiny_catalog, tmp_path, monkeypatch) -> Path:
+    """The tiny catalog with two defaults broken: places500-huber's model cannot be built (its header reads),
+    places12-huber is truncated (its header does not read, so nothing says it is not a default)."""
+    folder = tmp_path / "catalog"
+    shutil.copytree(tiny_catalog, folder)
+    meta = update_metadata(folder / "places500-huber.safetensors", recommended=True)
+    update_metadata(folder / "places500-huber.safetensors", model={**meta["model"], "args": {"no_such_arg": 1}})
+    truncated = folder / "places12-huber.safetensors"
+    truncated.write_bytes(truncated.read_bytes()[:5000])
+    monkeypatch.setenv("COLORCORE_CHECKPOINTS", str(folder))
+    return folder
+
+
+def test_health_names_the_defaults_that_cannot_be_loaded_and_the_others_still_load(broken_catalog, monkeypatch):
+    fresh = Server(WorkQueue(workers=1, max_waiting=2))
+    monkeypatch.setattr(server, "get_server", lambda: fresh)
+    server.warm_start()
+    assert fresh.ready.wait(120)
+    status, body = _get_reply(server.HealthGate(_ok), "/colorcore/_stcore/health")
+    assert status == 503
+    assert "places500-huber" in body and "cannot build its model" in body
+    assert "places12-huber" in body and "truncated" in body
+    assert "places12-mse" not in body and "places500-mse" not in body
+    assert {name for name, _ in fresh.checkpoints._loaded} == {"places12-mse", "places500-mse", "gray"}
+    fresh.queue.shutdown()
+
+
+def test_health_recovers_once_a_broken_default_is_replaced(broken_catalog, tiny_catalog, monkeypatch):
+    fresh = Server(WorkQueue(workers=1, max_waiting=2))
+    monkeypatch.setattr(server, "get_server", lambda: fresh)
+    gate = server.HealthGate(_ok)
+    server.warm_start()
+    assert fresh.ready.wait(120) and _get(gate, "/colorcore/_stcore/health") == 503
+    for name in ("places500-huber", "places12-huber"):  # the admin puts good files back
+        shutil.copy(tiny_catalog / f"{name}.safetensors", broken_catalog / f"{name}.safetensors")
+    assert _get_reply(gate, "/colorcore/_stcore/health")[1].startswith("warming up")  # tried again
+    assert fresh.ready.wait(120)
     assert _get(gate, "/colorcore/_stcore/health") == 200
     fresh.queue.shutdown()
 
@@ -67,7 +118,7 @@ during_import = dict(seen)
 from colorcore.app.server import warm_start
 from colorcore.serve import get_server
 warm_start()
-assert get_server().ready.wait(120) and get_server().warm_error is None, get_server().warm_error
+assert get_server().ready.wait(120) and get_server().health() is None, get_server().health()
 print(json.dumps({"during_import": during_import, "torch": seen, "env": os.environ["OMP_WAIT_POLICY"]}))
 """
 
