@@ -8,7 +8,7 @@ from colorcore import paths
 from colorcore.app import catalog, figures, folders, jobs, training, trainingdata
 from colorcore.app.names import content_hash
 from colorcore.app.zipdata import ZipLimits
-from colorcore.checkpoints import resolve
+from colorcore.checkpoints import CheckpointError, resolve
 from colorcore.metadata import parent
 
 ac.require_navigation("pages/train.py")
@@ -42,7 +42,11 @@ def show_job(job_id: str, started_active: bool) -> None:
     if job.state == "done":
         st.caption(f"Test metrics on the {job.n_test} held-out image(s), same images for every row:")
         st.dataframe(training.result_rows(job), hide_index=True)
-        path = resolve(job.name, catalog_only=True)
+        try:
+            path = resolve(job.name, catalog_only=True)
+        except CheckpointError:
+            st.info(f"{job.name} has since been removed from this server.")
+            return
         st.download_button(f"Download {path.name}", path.read_bytes, file_name=path.name,
                            mime="application/octet-stream", on_click="ignore", key="train.download")
         if st.button(f"Colorize with {job.name}", key="train.use"):
@@ -58,8 +62,8 @@ if job is not None:
         owner = st.session_state["train.owner"] = job.owner
     st.fragment(show_job, run_every=2.0 if job.active else None)(job.id, job.active)
 
-with st.expander("Training jobs on this server"):
-    st.dataframe(training.queue_rows(), hide_index=True)
+with st.expander("Your training jobs"):
+    st.dataframe(training.queue_rows(owner), hide_index=True)
 
 st.subheader("New training run")
 SOURCES = ("Upload a ZIP of colour images", "A folder under the data root")
@@ -69,12 +73,13 @@ if source == SOURCES[0]:
     limits = ZipLimits()
     upload = st.file_uploader("ZIP of colour images (PNG, JPEG, TIFF...)", type=["zip"], key="train.zip",
                               help=f"At most {limits.max_images} images, {limits.max_zip_bytes >> 20} MB. Gray "
-                                   "images, unreadable files and extra copies of identical images are left out.")
+                                   "images, unreadable files and extra copies of identical images are left out "
+                                   "(and listed).")
     if upload is None:
         st.info("Upload a ZIP of colour micrographs of your stain (a dozen is enough to start).")
         st.stop()
     data, key = upload.getvalue(), content_hash(upload.getvalue())
-    prepare = lambda: trainingdata.prepare_zip(data, upload.name)  # noqa: E731
+    prepare = lambda: trainingdata.prepare_zip(data, upload.name, owner=owner)  # noqa: E731
 else:
     root = paths.data_root()
     listed = folders.list_data_folders(root) if root is not None and root.is_dir() else []
@@ -89,7 +94,9 @@ if st.session_state.get("train.data_key") != key:
         with st.spinner("Checking the images..."):
             jobs.prune_drafts()
             prepared = prepare()
-    except ValueError as err:
+    except ValueError as err:  # a refused ZIP or folder, a quota (colorcore.app.quotas)
+        for stale in ("train.data", "train.data_key"):  # an earlier upload's images are gone too
+            st.session_state.pop(stale, None)
         st.error(f"Cannot train on this: {err}")
         st.stop()
     for stale in ("train.n_train", "train.n_val", "train.n_test", "train.name"):
@@ -99,6 +106,9 @@ prepared = st.session_state["train.data"]
 
 for line in trainingdata.summary(prepared):
     st.write(line)
+if prepared.left_out:
+    with st.expander(f"Left out of training: {len(prepared.left_out)} file(s)"):
+        st.dataframe(trainingdata.left_out_rows(prepared), hide_index=True)
 st.dataframe(folders.quality_counts(prepared.stats), hide_index=True)
 for note in trainingdata.warnings(prepared):
     st.warning(note)

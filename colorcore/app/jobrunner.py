@@ -7,16 +7,26 @@ and stops it when the job's ``cancel`` file appears.  A finished checkpoint is e
 held-out test images next to its base and gray (:func:`colorcore.evaluate.evaluate`, what
 ``colorcore evaluate`` runs), the metrics are stored in it and it is moved into the user catalog
 under the job's name.  Cancelled or failed, the job removes its partial checkpoint.
+
+Every way a runner ends leaves an ended job: any exception (a full disk, a bug) fails the job with
+its reason, its partial checkpoint and uploaded images removed (:func:`run`), SIGTERM does the same,
+and the training child dies with its runner (Linux's parent-death signal), so a runner killed
+outright leaves nothing that still writes; whoever reads that job next finds its lock free and ends
+it failed (:func:`colorcore.app.jobs.refresh`).
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import errno
 import fcntl
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import time
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -31,6 +41,8 @@ POLL_S = 0.5
 STOP_GRACE_S = 10
 #: Lines of the log shown when training fails.
 ERROR_LINES = 3
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
@@ -65,18 +77,38 @@ def _stop(child: subprocess.Popen) -> None:
         child.wait()
 
 
+def _dies_with_parent():
+    """A ``preexec_fn`` that has Linux kill the child when its parent (the runner) dies; None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl, parent = ctypes.CDLL(None, use_errno=True).prctl, os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the runner died before the signal was armed
+            os._exit(1)
+    return arm
+
+
 def train_child(job: Job) -> int | None:
-    """Run ``python -m colorcore train`` for ``job``; its exit status, or None if the job was cancelled."""
+    """Run ``python -m colorcore train`` for ``job``; its exit status, or None if the job was cancelled.
+
+    The child is stopped if this process is interrupted, and dies with it if it is killed.
+    """
     env = {**os.environ, "OMP_NUM_THREADS": str(jobs.train_threads()), "MKL_NUM_THREADS": str(jobs.train_threads())}
     with open(job.log, "ab") as log:
         child = subprocess.Popen([sys.executable, "-m", "colorcore", "train", *job.args], stdin=subprocess.DEVNULL,
-                                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=job.path)
-    while child.poll() is None:
-        if job.cancel_flag.exists():
+                                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=job.path,
+                                 preexec_fn=_dies_with_parent())
+    try:
+        while child.poll() is None:
+            if job.cancel_flag.exists():
+                return None
+            time.sleep(POLL_S)
+        return child.returncode
+    finally:
+        if child.poll() is None:
             _stop(child)
-            return None
-        time.sleep(POLL_S)
-    return child.returncode
 
 
 def _last_lines(path: Path, n: int = ERROR_LINES) -> str:
@@ -138,8 +170,42 @@ def publish(job: Job) -> str:
     return name
 
 
+def describe(err: BaseException) -> str:
+    """Why a job failed, in words for the user: a full disk says so and what to do."""
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        where = f" ({err.filename})" if err.filename else ""
+        return (f"the server's disk is full{where}; ask its administrator to free space (python -m colorcore "
+                "jobs clean --older-than DAYS), then start the job again")
+    if isinstance(err, SystemExit):
+        return "the training process was stopped (a signal); start the job again"
+    return f"{type(err).__name__}: {err}"
+
+
+def _terminate(signum, _frame) -> None:
+    """SIGTERM handler: end like an exception, so the job is failed and cleaned up (:func:`run`)."""
+    raise SystemExit(128 + signum)
+
+
 def run(job: Job) -> int:
-    """Run ``job`` to its end (done, failed or cancelled); returns 0, or 1 if it failed."""
+    """Run ``job`` to its end (done, failed or cancelled); returns 0, or 1 if it failed.
+
+    Whatever goes wrong, the job ends: an exception (or SIGTERM, made one by :func:`main`) fails it with
+    the reason (:func:`describe`; the traceback goes to its log), its partial checkpoint and images removed.
+    """
+    try:
+        return _run(job)
+    except BaseException as err:  # noqa: BLE001 - every way out must leave an ended job
+        phase = "evaluating the checkpoint" if job.state == "evaluating" else "training"
+        try:
+            with open(job.log, "a") as log:
+                traceback.print_exc(file=log)
+            jobs.finish(job, "failed", f"{phase} failed: {describe(err)}")
+        except OSError:  # the job's files cannot be written (a full disk): its next reader ends it
+            traceback.print_exc()
+        return 1
+
+
+def _run(job: Job) -> int:
     job.pid = os.getpid()
     jobs.save(job)
     with turn(job) as mine:
@@ -157,12 +223,8 @@ def run(job: Job) -> int:
             return 1
         job.state = "evaluating"
         jobs.save(job)
-        try:
-            results = evaluate_job(job)
-            name = publish(job)
-        except (ValueError, OSError, RuntimeError) as err:
-            jobs.finish(job, "failed", f"evaluating the checkpoint failed: {err}")
-            return 1
+        results = evaluate_job(job)
+        name = publish(job)
         job.metrics = {(name if key == job.name else key): value for key, value in results.items()}
         job.name = name
         jobs.finish(job, "done")
@@ -176,8 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m colorcore.app.jobrunner JOB_FOLDER", file=sys.stderr)
         return 2
     job = jobs.load(args[0])
+    lock = jobs.hold_runner_lock(job)  # held until this process ends, however it ends
+    signal.signal(signal.SIGTERM, _terminate)
     os.nice(jobs.nice_increment())
-    return run(job)
+    with lock:
+        return run(job)
 
 
 if __name__ == "__main__":

@@ -2,18 +2,23 @@
 
 A job lives in ``<user checkpoints>/.jobs/<id>/`` (:func:`jobs_dir`): ``job.json`` (its :class:`Job`),
 ``data/`` (the images of an uploaded ZIP), ``model.safetensors`` (the checkpoint while it trains),
-``train.log`` and, when someone asks to stop it, a ``cancel`` file.  Its state moves
+``train.log``, ``runner.lock`` (held by its runner while it lives) and, when someone asks to stop
+it, a ``cancel`` file; before it is submitted the folder is a draft whose ``owner`` file names the
+session that uploaded it.  Its state moves
 ``queued -> running -> evaluating -> done`` (or ``failed``, ``cancelled``).  :func:`submit` writes the
 job and starts its runner (:mod:`colorcore.app.jobrunner`) as a process of its own session, so the
 job goes on when the browser closes; runners take their turn in the order jobs were submitted, one
 at a time for the folder (a lock file), so one server, or several sharing the folder, never trains
-two at once.  Only the runner changes a job's file once submitted; pages read it and ask to cancel.
-The checkpoint reaches the user catalog (:func:`colorcore.paths.user_catalog_dir`) only when the
-job is done: a cancelled or failed job leaves nothing there.
+two at once.  Only the runner changes a job's file once submitted, pages read it and ask to cancel;
+but whoever reads an active job whose runner is gone (killed, crashed, the machine restarted) ends
+it as the runner would have, failed (:func:`refresh`): no job looks alive forever.  The checkpoint
+reaches the user catalog (:func:`colorcore.paths.user_catalog_dir`) only when the job is done: a
+cancelled or failed job leaves nothing there.
 """
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import re
@@ -24,6 +29,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from .. import paths
 from ..checkpoints import GRAY_BASELINE, SUFFIX, catalog_names
@@ -33,6 +39,14 @@ from ..io import atomic_write_bytes
 JOBS_FOLDER = ".jobs"
 #: States of a job that has not ended.
 ACTIVE = ("queued", "running", "evaluating")
+#: File of a draft folder naming the session that uploaded it.
+OWNER_FILE = "owner"
+#: File of a job's folder its runner holds locked while it lives (the kernel lets go when it dies, however it dies).
+RUNNER_LOCK = "runner.lock"
+#: Why a job whose runner is gone failed.
+RUNNER_GONE = "the training process ended unexpectedly (killed, or the server restarted); start the job again"
+#: Seconds a job stored without a runner's pid (being submitted) counts as alive.
+SUBMIT_GRACE_S = 60
 #: Draft folders (an upload never submitted) older than this are removed (seconds).
 DRAFT_MAX_AGE_S = 24 * 3600
 #: Environment variable: niceness the runner adds to its priority (default 10; the server keeps 0).
@@ -43,28 +57,19 @@ THREADS_ENV = "COLORCORE_TRAIN_THREADS"
 MAX_QUEUED_ENV = "COLORCORE_TRAIN_MAX_QUEUED"
 
 
-def _env_int(name: str, default: int, minimum: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    if not value.lstrip("-").isdigit() or int(value) < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def nice_increment() -> int:
     """How much lower than the server's a training job's OS priority is (``$COLORCORE_TRAIN_NICE``, default 10)."""
-    return _env_int(NICE_ENV, 10, 0)
+    return paths.env_int(NICE_ENV, 10, 0)
 
 
 def train_threads() -> int:
     """torch threads of a training job (``$COLORCORE_TRAIN_THREADS``, default 1)."""
-    return _env_int(THREADS_ENV, 1, 1)
+    return paths.env_int(THREADS_ENV, 1, 1)
 
 
 def max_queued() -> int:
     """Jobs that may wait at once (``$COLORCORE_TRAIN_MAX_QUEUED``, default 4)."""
-    return _env_int(MAX_QUEUED_ENV, 4, 1)
+    return paths.env_int(MAX_QUEUED_ENV, 4, 1)
 
 
 @dataclass
@@ -155,12 +160,55 @@ def jobs_dir() -> Path:
     return paths.user_catalog_dir() / JOBS_FOLDER
 
 
-def new_folder() -> tuple[str, Path]:
-    """A new job id and its (created) folder; a draft until :func:`submit` writes its ``job.json``."""
+def new_folder(owner: str = "") -> tuple[str, Path]:
+    """A new job id and its (created) folder, a draft of session ``owner`` until :func:`submit` writes its ``job.json``."""
     job_id = secrets.token_hex(8)
     folder = jobs_dir() / job_id
     folder.mkdir(parents=True)
+    (folder / OWNER_FILE).write_text(owner)
     return job_id, folder
+
+
+def folder_owner(folder: Path) -> str:
+    """The session a job folder belongs to: its job's owner, a draft's ``owner`` file; ``""`` if neither says."""
+    try:
+        return load(folder).owner
+    except ValueError:
+        pass
+    try:
+        return (folder / OWNER_FILE).read_text()
+    except OSError:
+        return ""
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (links not followed; files that vanish meanwhile not counted)."""
+    total = 0
+    for top, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(top, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def job_folders() -> list[Path]:
+    """Every folder under :func:`jobs_dir`: submitted jobs and drafts."""
+    folder = jobs_dir()
+    return sorted(sub for sub in folder.iterdir() if sub.is_dir()) if folder.is_dir() else []
+
+
+def is_draft(folder: Path) -> bool:
+    """Whether ``folder`` holds an upload never submitted as a job (no ``job.json``)."""
+    return not (folder / "job.json").exists()
+
+
+def remove_drafts(owner: str) -> None:
+    """Remove the drafts of session ``owner``: its new upload replaces them (the page keeps one)."""
+    for sub in job_folders():
+        if is_draft(sub) and folder_owner(sub) == owner:
+            shutil.rmtree(sub, ignore_errors=True)
 
 
 def save(job: Job) -> None:
@@ -191,9 +239,7 @@ def find(job_id: str) -> Job | None:
 _children: dict[int, subprocess.Popen] = {}
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
+def _alive(pid: int) -> bool:
     if pid in _children:
         return _children[pid].poll() is None
     try:
@@ -205,19 +251,61 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
+def hold_runner_lock(job: Job) -> BinaryIO:
+    """Lock ``job``'s :data:`RUNNER_LOCK` for as long as the returned file stays open: the runner's life.
+
+    The file is locked under a name of its own first and then renamed, so no reader ever finds it
+    unlocked while the runner lives.
+    """
+    claimed = job.path / f".{RUNNER_LOCK}.{os.getpid()}"
+    handle = open(claimed, "wb")
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.replace(claimed, job.path / RUNNER_LOCK)
+    return handle
+
+
+def runner_alive(job: Job) -> bool:
+    """Whether ``job``'s runner process lives: it holds :data:`RUNNER_LOCK` (so a pid reused by another
+    process does not count); before the runner has taken the lock, whether its pid is alive (a job
+    being submitted has none yet: alive for :data:`SUBMIT_GRACE_S`)."""
+    try:
+        handle = open(job.path / RUNNER_LOCK, "rb")
+    except FileNotFoundError:
+        return _alive(job.pid) if job.pid else time.time() - job.created < SUBMIT_GRACE_S
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
+
+
 def refresh(job: Job) -> Job:
-    """``job`` as it stands: an active job whose runner is gone is reported failed (not written)."""
-    if job.active and job.pid and not _alive(job.pid):
-        return dataclasses.replace(job, state="failed", error="the training process ended unexpectedly")
+    """``job`` as it stands.
+
+    An active job whose runner is gone is ended here as its runner would have: failed with
+    :data:`RUNNER_GONE`, its partial checkpoint and uploaded images removed (:func:`finish`), and
+    written, so every reader agrees.  Should writing fail (a full disk), it is reported failed all the same.
+    """
+    if not job.active or runner_alive(job):
+        return job
+    try:
+        job = load(job.path)  # the runner's last word, written before it let go of its lock
+    except ValueError:
+        return dataclasses.replace(job, state="failed", error=RUNNER_GONE)
+    if job.active:
+        try:
+            finish(job, "failed", RUNNER_GONE)
+        except OSError:
+            return dataclasses.replace(job, state="failed", error=RUNNER_GONE)
     return job
 
 
 def list_jobs() -> list[Job]:
     """Every submitted job, oldest first (drafts, folders without a job, are skipped)."""
-    folder = jobs_dir()
     jobs = []
-    for sub in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if (sub / "job.json").is_file():
+    for sub in job_folders():
+        if not is_draft(sub):
             try:
                 jobs.append(refresh(load(sub)))
             except ValueError:
@@ -237,9 +325,8 @@ def ahead_of(job: Job) -> list[Job]:
 
 def prune_drafts(max_age_s: float = DRAFT_MAX_AGE_S) -> None:
     """Remove job folders never submitted (no ``job.json``) older than ``max_age_s``."""
-    folder = jobs_dir()
-    for sub in folder.iterdir() if folder.is_dir() else []:
-        if sub.is_dir() and not (sub / "job.json").exists() and time.time() - sub.stat().st_mtime > max_age_s:
+    for sub in job_folders():
+        if is_draft(sub) and time.time() - sub.stat().st_mtime > max_age_s:
             shutil.rmtree(sub, ignore_errors=True)
 
 
@@ -295,7 +382,7 @@ def cancel(job: Job) -> None:
     if not job.active:
         return
     job.cancel_flag.touch()
-    if not _alive(job.pid):
+    if not runner_alive(job):
         finish(job, "cancelled")
 
 

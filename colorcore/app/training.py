@@ -22,7 +22,7 @@ from ..checkpoints import CheckpointError, read_metadata
 from ..metadata import model_spec
 from ..config import FINETUNE_DEFAULTS
 from ..units import DEFAULT_WORKING_SIZE
-from . import jobs
+from . import jobs, quotas
 from .jobs import Job
 from .trainingdata import PreparedData
 
@@ -148,7 +148,10 @@ def start(req: TrainRequest, owner: str, base_meta: dict | None) -> Job:
     Raises
     ------
     ValueError
-        For impossible sizes (:meth:`TrainRequest.validate`).
+        For impossible sizes (:meth:`TrainRequest.validate`), or an upload whose images are gone (replaced by a
+        later upload of the session, or removed as a day-old draft).
+    colorcore.app.quotas.QuotaExceeded
+        If the checkpoint would pass a quota (:func:`colorcore.app.quotas.check_new_checkpoint`).
     RuntimeError
         If the session already has an active job, or the queue is full.
     """
@@ -156,6 +159,9 @@ def start(req: TrainRequest, owner: str, base_meta: dict | None) -> Job:
     mine = active_job_of(owner)
     if mine is not None:
         raise RuntimeError(f"your training job {mine.name} is {mine.state}; cancel it or wait until it ends")
+    if not Path(req.data.folder).is_dir():
+        raise ValueError(f"the images of {req.data.source} are no longer on the server; upload it again")
+    quotas.check_new_checkpoint(owner)
     job_id, folder = (req.data.job_id, jobs.jobs_dir() / req.data.job_id) if req.data.job_id else jobs.new_folder()
     name = jobs.reserve_name(req.name)
     job = Job(id=job_id, name=name, folder=str(folder), data=req.data.folder, source=req.data.source,
@@ -229,10 +235,11 @@ def result_rows(job: Job) -> list[dict]:
     return [{"checkpoint": name, "role": roles.get(name, ""), **metrics} for name, metrics in job.metrics.items()]
 
 
-def queue_rows(limit: int = 20) -> list[dict]:
-    """The server's recent jobs, newest first, as table rows (no ids: those are the owners')."""
+def queue_rows(owner: str, limit: int = 20) -> list[dict]:
+    """The recent jobs of session ``owner``, newest first, as table rows (no ids; other sessions' jobs,
+    their names and data, are not shown: ``python -m colorcore jobs list`` shows the administrator all)."""
     rows = []
-    for job in reversed(jobs.list_jobs()[-limit:]):
+    for job in reversed([j for j in jobs.list_jobs() if j.owner == owner][-limit:]):
         rows.append({"checkpoint": job.name, "state": job.state, "data": job.source, "base": job.base or "(none)",
                      "train images": job.n_train, "epochs": job.epochs,
                      "submitted": time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))})
@@ -243,8 +250,9 @@ def queue_rows(limit: int = 20) -> list[dict]:
 def _submit(args) -> int:
     from .trainingdata import default_split, prepare_folder, prepare_zip
 
+    owner = f"cli-{os.getpid()}"
     if args.zip:
-        data = prepare_zip(Path(args.zip).read_bytes(), Path(args.zip).name)
+        data = prepare_zip(Path(args.zip).read_bytes(), Path(args.zip).name, owner=owner)
     else:
         folder = Path(args.folder).resolve()
         data = prepare_folder(folder.parent, folder.name)
@@ -253,7 +261,7 @@ def _submit(args) -> int:
     req = TrainRequest(data, args.base, args.train_images or n_train, args.val_images or n_val,
                        args.test_images or n_test, args.epochs or settings(base_meta)["epochs"],
                        args.name or f"{Path(data.source).stem}-{args.base or 'scratch'}")
-    job = start(req, f"cli-{os.getpid()}", base_meta)
+    job = start(req, owner, base_meta)
     print(f"job {job.id}: {job.name}, {job.state}, about {_minutes(job.estimate_s)} "
           f"(log {job.log}; cancel: python -m colorcore.app.training cancel {job.id})")
     return 0

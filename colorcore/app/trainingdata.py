@@ -5,18 +5,22 @@ analyses it (:func:`colorcore.analysis.folder_stats`: counts, gray and near-gray
 and removes what would mislead training: unreadable files, images stored as gray (nothing to learn
 colour from) and extra copies of exact duplicates (a copy in the training split and another in the
 test split would flatter the test score).  :func:`prepare_folder` analyses a data-root folder
-without changing it.  Both refuse data without enough colour images to train, validate and test.
+without changing it.  Both refuse data without enough colour images to train, validate and test,
+and list every file a job will not train on with the reason (:attr:`PreparedData.left_out`).
+An upload is refused when it would pass the disk quotas (:mod:`colorcore.app.quotas`).
 """
 from __future__ import annotations
 
 import os
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..analysis import folder_stats, summary_lines
-from . import jobs
+from ..data import list_images
+from . import jobs, quotas
 from .folders import list_data_folders, resolve_data_folder
-from .zipdata import ZipLimits, ZipRefused, extract_images
+from .zipdata import LeftOut, ZipLimits, ZipRefused, extract_images, left_out_reason
 
 #: Colour images needed at least: one each for training, validation and test.
 MIN_IMAGES = 3
@@ -38,10 +42,11 @@ class PreparedData:
         :func:`colorcore.analysis.folder_stats` of the folder as given.
     n_images : int
         Image files a job splits into training, validation and test images.
-    removed : list of str
-        ``"file: why"`` of the images removed from a ZIP's folder.
-    skipped : list of str
-        ZIP members that were not images.
+    left_out : list of LeftOut
+        Every file given that a job does not train on, and why: a ZIP's members that are not images,
+        hidden or macOS metadata (by their names in the ZIP) and the images removed from its folder
+        (unreadable, stored as gray, an exact copy); a folder's files that are not images or hidden,
+        and its unreadable images.
     job_id : str or None
         The job folder a ZIP was extracted into (the job is submitted with this id); None for a data-root folder.
     """
@@ -50,14 +55,13 @@ class PreparedData:
     source: str
     stats: dict
     n_images: int
-    removed: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)
+    left_out: list = field(default_factory=list)
     job_id: str | None = None
 
 
 def unusable(stats: dict) -> dict[str, str]:
     """``{file: why}`` of the images a job should not train on: unreadable, stored as gray, extra exact copies."""
-    why = {u["file"]: "unreadable" for u in stats["unreadable"]}
+    why = {u["file"]: f"unreadable ({u['reason']})" for u in stats["unreadable"]}
     why.update({f: "stored as gray" for f in stats["gray"]})
     for group in stats["exact_duplicates"]:
         why.update({f: f"an exact copy of {group[0]}" for f in group[1:] if f not in why})
@@ -73,19 +77,26 @@ def _check_colour(stats: dict, n_usable: int, source: str) -> None:
                          "(training, validation and test)")
 
 
-def prepare_zip(data: bytes, filename: str, limits: ZipLimits = ZipLimits()) -> PreparedData:
-    """Extract, analyse and clean an uploaded ZIP in a new job folder.
+def prepare_zip(data: bytes, filename: str, limits: ZipLimits = ZipLimits(), owner: str = "") -> PreparedData:
+    """Extract, analyse and clean an uploaded ZIP in a new job folder of session ``owner``.
+
+    The session's earlier drafts (uploads it never trained on) are removed first: this upload replaces them.
 
     Raises
     ------
     colorcore.app.zipdata.ZipRefused
         For an unusable archive (see :func:`colorcore.app.zipdata.extract_images`).
+    colorcore.app.quotas.QuotaExceeded
+        When its images would pass the session's or the server's quota of job folders.
     ValueError
         For too few colour images (only gray ones, say). Either way the job folder is removed.
     """
-    job_id, folder = jobs.new_folder()
+    if owner:
+        jobs.remove_drafts(owner)
+    job_id, folder = jobs.new_folder(owner)
     try:
-        extracted = extract_images(data, folder / "data", limits)
+        extracted = extract_images(data, folder / "data", limits,
+                                   reserve=lambda n_bytes: quotas.check_upload(owner, n_bytes))
         stats = folder_stats(folder / "data", max_images=ANALYSE_AT_MOST)
         why = unusable(stats) if not stats["sampled"] else {}
         _check_colour(stats, stats["n_readable"] - len(why), filename)
@@ -94,8 +105,16 @@ def prepare_zip(data: bytes, filename: str, limits: ZipLimits = ZipLimits()) -> 
         raise
     for name in why:
         (folder / "data" / name).unlink(missing_ok=True)
-    return PreparedData(str(folder / "data"), filename, stats, stats["n_files"] - len(why),
-                        [f"{f}: {w}" for f, w in why.items()], extracted.skipped, job_id)
+    left_out = extracted.left_out + [LeftOut(f, w) for f, w in why.items()]
+    return PreparedData(str(folder / "data"), filename, stats, stats["n_files"] - len(why), left_out, job_id)
+
+
+def _not_listed(folder: Path) -> list[LeftOut]:
+    """The files under ``folder`` that a job does not list as images (:func:`colorcore.data.list_images`), and why."""
+    listed = set(list_images(folder))
+    return [LeftOut(rel, left_out_reason(rel) or "not an image")
+            for rel in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+            if rel not in listed]
 
 
 def prepare_folder(root: str | os.PathLike, relative: str) -> PreparedData:
@@ -112,24 +131,27 @@ def prepare_folder(root: str | os.PathLike, relative: str) -> PreparedData:
     folder = resolve_data_folder(root, relative)
     stats = folder_stats(folder, max_images=ANALYSE_AT_MOST)
     _check_colour(stats, stats["n_color"], relative)
-    return PreparedData(str(folder), relative, stats, stats["n_files"])
+    unreadable = [LeftOut(u["file"], f"unreadable ({u['reason']}); training skips it") for u in stats["unreadable"]]
+    return PreparedData(str(folder), relative, stats, stats["n_files"], _not_listed(Path(folder)) + unreadable)
+
+
+def left_out_rows(prepared: PreparedData) -> list[dict]:
+    """``[{"file", "reason"}]``: the files a job on ``prepared`` does not train on, for a table."""
+    return [{"file": item.file, "reason": item.reason} for item in prepared.left_out]
 
 
 def summary(prepared: PreparedData) -> list[str]:
     """Lines about ``prepared``: the analysis (:func:`colorcore.analysis.summary_lines`), what a job can use."""
     lines = [f"**{prepared.source}**: {prepared.n_images} image(s) for training, validation and test."]
     lines += summary_lines(prepared.stats)
-    if prepared.skipped:
-        lines.append(f"{len(prepared.skipped)} file(s) in the ZIP are not images and were skipped.")
+    if prepared.left_out:
+        lines.append(f"{len(prepared.left_out)} file(s) are left out of training (each with the reason in the list).")
     return lines
 
 
 def warnings(prepared: PreparedData) -> list[str]:
     """What the user should know before training on ``prepared`` (near-gray, near duplicates, gray, tiny)."""
     stats, notes = prepared.stats, []
-    if prepared.removed:
-        notes.append(f"{len(prepared.removed)} file(s) left out: " + "; ".join(prepared.removed[:5])
-                     + (" ..." if len(prepared.removed) > 5 else ""))
     if prepared.job_id is None and (stats["n_gray"] or stats["exact_duplicates"]):
         notes.append(f"{stats['n_gray']} gray image(s) and {len(stats['exact_duplicates'])} group(s) of exact "
                      "duplicates in this folder are trained on as they are")

@@ -1,15 +1,21 @@
 """colorcore.app.jobs and jobrunner: jobs run in their own process, one at a time, and publish or leave nothing."""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from colorcore.app import jobs, training, trainingdata
+import colorcore.io.write as write
+import full_disk
+from colorcore.app import jobrunner, jobs, training, trainingdata
 from colorcore.checkpoints import catalog_names, read_metadata
-from helpers import color_zip
+from helpers import color_png, color_zip, zip_bytes
 
 #: Seconds a tiny job may take here (process start, torch import, a few epochs, evaluation).
 JOB_TIMEOUT_S = 240
@@ -95,3 +101,137 @@ def test_a_job_whose_runner_died_is_reported_failed(user_dir):
     found = jobs.find(job_id)
     assert found.state == "failed" and "ended unexpectedly" in found.error
     assert jobs.find("not-an-id") is None and jobs.find("0" * 16) is None
+
+
+def _draft_job(prepared, **fields) -> jobs.Job:
+    """A stored, queued job on ``prepared`` (a ZIP's folder), not started: for running its runner in this process."""
+    folder = Path(prepared.folder).parent
+    job = jobs.Job(id=prepared.job_id, name="stain", folder=str(folder), data=prepared.folder,
+                   source=prepared.source, base=None, epochs=2, n_train=4, n_val=1, n_test=1, owner="owner-a",
+                   **fields)
+    job.args = training.train_args(_request(prepared, base=None), job.name, str(job.out))
+    jobs.save(job)
+    return job
+
+
+def _assert_cleaned_up(job: jobs.Job, user_dir: Path) -> None:
+    """The job left nothing behind: no checkpoint or temporary file, no uploaded images, nothing in the catalog."""
+    assert not list(job.path.glob("*.safetensors*")) and not list(job.path.glob(".*.tmp"))
+    assert not Path(job.data).exists()
+    assert not list(user_dir.glob("*.safetensors")) and not list(user_dir.glob(".*.tmp"))
+    assert job.name not in catalog_names()
+
+
+class Surprise(Exception):
+    """An exception no part of the runner expects."""
+
+
+def test_an_unexpected_error_in_the_runner_fails_the_job_and_leaves_nothing(user_dir, monkeypatch):
+    job = _draft_job(trainingdata.prepare_zip(color_zip(6), "stain.zip"))
+
+    def half_trained(running: jobs.Job) -> int:
+        running.out.write_bytes(b"partial")
+        (running.path / ".model.safetensors.x.tmp").write_bytes(b"half")
+        raise Surprise("something nobody planned for")
+
+    monkeypatch.setattr(jobrunner, "train_child", half_trained)
+    assert jobrunner.run(job) == 1
+    stored = jobs.load(job.path)
+    assert stored.state == "failed" and "Surprise: something nobody planned for" in stored.error
+    _assert_cleaned_up(stored, user_dir)
+    assert "Traceback" in stored.log.read_text()  # the details are in the job's log
+
+
+def test_a_job_whose_runner_pid_was_reused_is_failed_not_running(user_dir):
+    """The runner is gone (its lock is free) though another process now has its pid: this one."""
+    job = _draft_job(trainingdata.prepare_zip(color_zip(6), "stain.zip"), state="running", pid=os.getpid())
+    jobs.hold_runner_lock(job).close()  # a runner took its lock, then ended
+    job.out.write_bytes(b"partial")
+    found = jobs.find(job.id)
+    assert found.state == "failed" and "ended unexpectedly" in found.error
+    assert jobs.load(job.path).state == "failed"  # written: every reader agrees from now on
+    _assert_cleaned_up(found, user_dir)
+
+
+def test_a_live_runner_is_not_taken_for_dead(user_dir):
+    job = _draft_job(trainingdata.prepare_zip(color_zip(6), "stain.zip"), state="running", pid=os.getpid())
+    lock = jobs.hold_runner_lock(job)
+    try:
+        assert jobs.find(job.id).state == "running" and Path(job.data).is_dir()
+    finally:
+        lock.close()
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Pids of the processes whose command line holds ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_runner_killed_mid_job_is_reported_failed_after_a_restart_and_leaves_nothing(user_dir):
+    """The issue's fault test: the server (and the runner with it) killed during training, then started again."""
+    data = zip_bytes({f"染色/细胞{i}.png": color_png(i) for i in range(12)})  # names in CJK train too
+    job = training.start(_request(trainingdata.prepare_zip(data, "染色.zip"), epochs=300), "owner-a",
+                         read_metadata("places12-mse"))
+    job = wait_for(job.id, lambda j: j.out.exists())  # training: its first epoch is written
+    os.kill(job.pid, signal.SIGKILL)
+    # a fresh process (the restarted server) reads the jobs table
+    read = subprocess.run([sys.executable, "-c", "from colorcore.app import jobs, training\n"
+                           "print([(r['checkpoint'], r['state']) for r in training.queue_rows('owner-a')])"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert read.stdout.strip() == "[('stain', 'failed')]", read.stderr
+    stored = jobs.load(job.path)
+    assert stored.state == "failed" and "ended unexpectedly" in stored.error
+    time.sleep(2 * jobrunner.POLL_S)
+    assert not _processes_mentioning(str(job.path))  # the training process died with its runner
+    _assert_cleaned_up(stored, user_dir)
+
+
+def test_the_jobs_table_shows_a_session_only_its_own_jobs(user_dir):
+    for owner, name in (("owner-a", "mine"), ("owner-b", "theirs"), ("owner-a", "mine-too")):
+        job_id, folder = jobs.new_folder()
+        jobs.save(jobs.Job(id=job_id, name=name, folder=str(folder), data=str(folder), source=f"{name}.zip",
+                           base=None, state="done", owner=owner))
+    assert [r["checkpoint"] for r in training.queue_rows("owner-a")] == ["mine-too", "mine"]
+    assert [r["data"] for r in training.queue_rows("owner-b")] == ["theirs.zip"]
+    assert training.queue_rows("owner-c") == []
+
+
+def test_a_full_disk_while_training_writes_its_checkpoint_fails_the_job_and_leaves_nothing(user_dir, monkeypatch):
+    """The issue's fault test: ``colorcore train`` (the job's child process) finds the disk full mid-checkpoint."""
+    monkeypatch.setenv("PYTHONPATH", str(full_disk.sitecustomize(user_dir.parent / "full-disk")))
+    job = training.start(_request(trainingdata.prepare_zip(color_zip(14), "stain.zip")), "owner-a",
+                         read_metadata("places12-mse"))
+    job = wait_for(job.id, lambda j: not j.active)
+    assert job.state == "failed" and "No space left on device" in job.error
+    assert "check the path, its permissions and the free disk space" in job.error  # what to do
+    _assert_cleaned_up(job, user_dir)
+
+
+def test_a_full_disk_while_the_runner_stores_the_test_scores_fails_the_job_and_leaves_nothing(
+        user_dir, color_folder, tiny_checkpoint, monkeypatch):
+    job_id, folder = jobs.new_folder("owner-a")
+    job = jobs.Job(id=job_id, name="stain", folder=str(folder), data=str(color_folder), source="a", base=None,
+                   epochs=3, n_test=4, owner="owner-a")
+    jobs.save(job)
+
+    def trained(running: jobs.Job) -> int:
+        shutil.copy(tiny_checkpoint, running.out)
+        return 0
+
+    monkeypatch.setattr(jobrunner, "train_child", trained)
+    monkeypatch.setattr(write, "_atomic_write", full_disk.failing(write._atomic_write))
+    assert jobrunner.run(job) == 1
+    stored = jobs.load(folder)
+    assert stored.state == "failed" and stored.error.startswith(
+        "evaluating the checkpoint failed: the server's disk is full")
+    assert "python -m colorcore jobs clean" in stored.error
+    assert not list(folder.glob("*.safetensors*")) and not list(folder.glob(".*.tmp"))
+    assert not list(user_dir.glob("*.safetensors")) and "stain" not in catalog_names()
+    assert color_folder.is_dir()  # a data-root folder is never removed

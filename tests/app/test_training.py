@@ -1,6 +1,8 @@
 """colorcore.app.trainingdata and colorcore.app.training: checked data, the train command, estimates, names."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -25,9 +27,41 @@ def test_a_zip_is_extracted_into_a_job_folder_and_cleaned(user_dir):
     assert sorted(p.name for p in (user_dir / ".jobs" / prepared.job_id / "data").iterdir()) == \
         ["0.png", "1.png", "2.png", "3.png", "4.png"]
     assert prepared.n_images == 5 and prepared.stats["n_files"] == 7
-    assert sorted(prepared.removed) == ["copy.png: an exact copy of 0.png", "gray.png: stored as gray"]
-    assert any("2 file(s) left out" in w for w in trainingdata.warnings(prepared))
+    assert sorted(prepared.left_out) == [("copy.png", "an exact copy of 0.png"), ("gray.png", "stored as gray")]
+    assert "2 file(s) are left out of training" in trainingdata.summary(prepared)[-1]
     assert trainingdata.summary(prepared)[0].startswith("**stain.zip**: 5 image(s)")
+
+
+def test_a_zip_in_any_script_trains_on_all_its_images_and_lists_what_it_leaves_out(user_dir):
+    """Issue 21: a ZIP of 细胞0.png, 细胞1.png... trained on none of them (their names lost the extension)."""
+    names = ["细胞0.png", "细胞1.png", "細胞2.png", "Κύτταρο3.png", "خلية4.png", "תא5.png", "клетка6.png", "café7.png"]
+    gray = png_bytes(np.full((40, 48), 128, np.uint8))
+    data = zip_bytes({**{f"染色/{n}": color_png(i) for i, n in enumerate(names)}, "染色/细胞9.png": color_png(0),
+                      "染色/灰色.png": gray, "染色/说明.txt": b"notes", "__MACOSX/染色/._细胞0.png": b"x",
+                      "染色/.隐藏.png": color_png(9)})
+    prepared = trainingdata.prepare_zip(data, "染色.zip")
+    assert prepared.n_images == len(names)
+    assert sorted(p.name for p in Path(prepared.folder).iterdir()) == sorted(names)
+    assert trainingdata.left_out_rows(prepared) == [
+        {"file": "染色/说明.txt", "reason": "not an image (.png, .jpg, .jpeg, .bmp, .gif, .webp, .tif, .tiff, .czi)"},
+        {"file": "__MACOSX/染色/._细胞0.png", "reason": "macOS metadata (__MACOSX), not an image"},
+        {"file": "染色/.隐藏.png", "reason": "a hidden file"},
+        {"file": "灰色.png", "reason": "stored as gray"},
+        {"file": "细胞9.png", "reason": "an exact copy of 细胞0.png"}]
+
+
+def test_a_folder_s_files_that_training_skips_are_listed(tmp_path):
+    root = tmp_path / "root"
+    (root / "stain" / "sub").mkdir(parents=True)
+    for i in range(4):
+        (root / "stain" / "sub" / f"细胞{i}.png").write_bytes(color_png(i))
+    (root / "stain" / "broken.png").write_bytes(b"not a png")
+    (root / "stain" / "notes.txt").write_text("x")
+    (root / "stain" / ".hidden.png").write_bytes(color_png(5))
+    prepared = trainingdata.prepare_folder(root, "stain")
+    rows = {r["file"]: r["reason"] for r in trainingdata.left_out_rows(prepared)}
+    assert set(rows) == {"notes.txt", ".hidden.png", "broken.png"}
+    assert rows[".hidden.png"] == "a hidden file" and rows["broken.png"].startswith("unreadable")
 
 
 @pytest.mark.parametrize(("members", "message"), [

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import io
 import stat
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -18,7 +20,8 @@ def test_images_are_extracted_flat_with_unique_safe_names(tmp_path):
     report = extract_images(data, tmp_path / "out")
     assert report.files == ["cells.png", "cells-2.png", "x y_.png"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(report.files)
-    assert len(report.skipped) == 3 and any(s.startswith("notes.txt: not an image") for s in report.skipped)
+    assert len(report.left_out) == 3 and report.left_out[0] == ("notes.txt", "not an image "
+                                                                "(.png, .jpg, .jpeg, .bmp, .gif, .webp, .tif, .tiff, .czi)")
     assert (tmp_path / "out" / "cells-2.png").read_bytes() == color_png(2)
 
 
@@ -78,3 +81,91 @@ def test_limits_on_size_and_count(tmp_path):
         extract_images(data, tmp_path / "c", ZipLimits(max_members=3))
     with pytest.raises(ZipRefused, match="uncompressed; the limit is 0 MB"):
         extract_images(data, tmp_path / "d", ZipLimits(max_total_bytes=1000))
+
+
+class _RawName(zipfile.ZipInfo):
+    """A member whose name is stored as the given bytes, without the UTF-8 flag (as Windows tools write)."""
+
+    def __init__(self, raw: bytes, extra: bytes = b""):
+        super().__init__(raw.decode("cp437"))
+        self.raw, self.extra = raw, extra
+
+    def _encodeFilenameFlags(self):
+        return self.raw, self.flag_bits & ~0x800
+
+
+def legacy_zip(members: dict[bytes, bytes], extra: dict[bytes, bytes] | None = None) -> bytes:
+    """A ZIP whose member names are raw bytes (no UTF-8 flag), with optional extra fields by name."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for raw, data in members.items():
+            zf.writestr(_RawName(raw, (extra or {}).get(raw, b"")), data)
+    return buf.getvalue()
+
+
+def unicode_path_extra(raw: bytes, name: str) -> bytes:
+    """Info-ZIP's Unicode Path extra field (0x7075): the UTF-8 name of a member stored under ``raw``."""
+    body = b"\x01" + struct.pack("<I", zlib.crc32(raw)) + name.encode()
+    return struct.pack("<HH", 0x7075, len(body)) + body
+
+
+SCRIPTS = ["细胞0.png", "細胞1.png", "Κύτταρο 2.jpg", "خلية3.png", "תא4.png", "клетка5.tif", "café6.png",
+           "می\u200cخواهم7.png"]
+
+
+def test_names_in_any_script_are_kept_with_their_extension(tmp_path):
+    data = zip_bytes({f"stain/{name}": color_png(i) for i, name in enumerate(SCRIPTS)})
+    report = extract_images(data, tmp_path / "out")
+    assert report.files == SCRIPTS and not report.left_out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(SCRIPTS)
+    assert (tmp_path / "out" / "细胞0.png").read_bytes() == color_png(0)
+
+
+def test_names_without_the_utf8_flag_are_read_as_their_tool_wrote_them(tmp_path):
+    members = {"café.png".encode("cp437"): color_png(1),          # Windows (US): cp437, no flag
+               "细胞0.png".encode(): color_png(2),                  # macOS / Linux zip: UTF-8, no flag
+               "Ελλάδα.png".encode("cp737"): color_png(3),         # Windows (Greek): another code page
+               "画像.png".encode("cp932"): color_png(4)}            # Windows (Japan): Shift-JIS
+    report = extract_images(legacy_zip(members), tmp_path / "out")
+    assert report.files[:2] == ["café.png", "细胞0.png"]
+    assert len(report.files) == 4 and all(f.endswith(".png") for f in report.files)  # none lost, extensions kept
+    assert not report.left_out
+
+
+def test_the_unicode_path_extra_field_gives_the_real_name(tmp_path):
+    raw = "細胞.png".encode("cp932")
+    data = legacy_zip({raw: color_png(1), b"plain.png": color_png(2)},
+                      extra={raw: unicode_path_extra(raw, "細胞.png"),
+                             b"plain.png": unicode_path_extra(b"other.png", "stale.png")})  # CRC of another name
+    assert extract_images(data, tmp_path / "out").files == ["細胞.png", "plain.png"]
+
+
+def test_a_utf8_extra_name_that_climbs_out_is_refused(tmp_path):
+    data = legacy_zip({b"ok.png": color_png()}, extra={b"ok.png": unicode_path_extra(b"ok.png", "../../x.png")})
+    with pytest.raises(ZipRefused, match="leaves its folder"):
+        extract_images(data, tmp_path / "out")
+
+
+def test_everything_left_out_is_named_with_its_reason(tmp_path):
+    data = zip_bytes({"a/细胞.png": color_png(1), "b/细胞.png": color_png(2), "notes.txt": b"hello",
+                      "__MACOSX/a/._细胞.png": b"junk", "a/.DS_Store": b"x", ".hidden/x.png": color_png(3),
+                      "a/.細胞.png": color_png(4), "folder/": b""})
+    report = extract_images(data, tmp_path / "out")
+    assert report.files == ["细胞.png", "细胞-2.png"]
+    assert report.left_out == [("notes.txt", "not an image (.png, .jpg, .jpeg, .bmp, .gif, .webp, .tif, .tiff, .czi)"),
+                               ("__MACOSX/a/._细胞.png", "macOS metadata (__MACOSX), not an image"),
+                               ("a/.DS_Store", "a hidden file"), (".hidden/x.png", "a hidden file"),
+                               ("a/.細胞.png", "a hidden file")]
+
+
+def test_the_space_an_upload_needs_is_asked_for_before_anything_is_written(tmp_path):
+    asked = []
+
+    def refuse(n_bytes: int) -> None:
+        asked.append(n_bytes)
+        raise ZipRefused("no room")
+
+    data = zip_bytes({"a.png": color_png(1), "b.png": color_png(2)})
+    with pytest.raises(ZipRefused, match="no room"):
+        extract_images(data, tmp_path / "out", reserve=refuse)
+    assert asked == [len(color_png(1)) + len(color_png(2))] and not any((tmp_path / "out").iterdir())
