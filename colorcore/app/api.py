@@ -7,26 +7,29 @@ returns the full-resolution result: the same bytes ``python -m colorcore coloriz
 that file, with headers saying whether the image is in the checkpoint's training domain and how sure
 its colours are (:data:`TRUST_HEADERS`, the values of ``colorize --report``).  The work goes through the server's queue (:func:`colorcore.serve.get_server`) like
 the pages', under the same limits; every error is JSON ``{"error": "..."}`` with a 4xx status
-(429 with ``Retry-After`` when the queue is full).  Sign-in is the web server's (``deploy/``).
+(429 with ``Retry-After`` when the queue is full).  Sign-in is the web server's (``deploy/``); a request a
+browser makes from another origin's page is refused with 403 (:func:`refuse_cross_origin`), since it would
+carry the user's sign-in.  The listing names no user's training data (:func:`public_description`).
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from ..checkpoints import CheckpointError, catalog_names
-from ..metadata import default_temperature, model_spec, split_metrics
+from ..metadata import default_temperature, model_spec, parent, split_metrics, train_images
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
 from ..serve import QueueFull, get_server
 from .catalog import domain_of, read_catalog
 from .inputs import APP_MAX_PIXELS
 from .names import result_filename, sanitize_filename
+from .server import is_shipped
 
 if TYPE_CHECKING:  # colorcore.infer imports torch: only in the queue's jobs, so the server answers before it loads
     from ..infer import ColorizeResult
@@ -47,13 +50,50 @@ class ApiError(Exception):
         self.status = status
 
 
+#: ``Sec-Fetch-Site`` values of requests a browser makes from another origin's page.
+FOREIGN_FETCH_SITES = ("cross-site", "same-site")
+
+
+def refuse_cross_origin(request: Request) -> None:
+    """Raise a 403 :class:`ApiError` for a request a browser made from a page of another origin.
+
+    Such a request carries the user's sign-in (the browser adds nginx's credentials), so any site
+    the user visits could post to the API in their name.  Browsers say where a request comes from
+    and pages cannot forge it: ``Sec-Fetch-Site`` (``same-origin``, ``none`` for the address bar),
+    else, in browsers without it, ``Origin``, which must then name this server (its ``Host``).
+    Scripts (curl, requests) send neither and are served.
+    """
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site is not None:
+        foreign = site in FOREIGN_FETCH_SITES
+    else:
+        foreign = origin is not None and urllib.parse.urlsplit(origin).netloc.lower() != request.headers.get(
+            "host", "").lower()
+    if foreign:
+        raise ApiError(403, "cross-origin requests are refused: call the API from a script (curl, requests) "
+                            "or from the explorer's own address")
+
+
+def public_description(name: str, meta: dict) -> str:
+    """The description the API lists: a shipped checkpoint's own; for one a user trained, what it was trained
+    from and on how many images, never the data's name (an uploaded ZIP's file name) or its folder, which its
+    recorded description and training settings hold."""
+    if is_shipped(name):
+        return meta.get("description", "")
+    start = parent(meta)
+    what = f"fine-tuned from {start['name']}" if start else "trained from scratch"
+    return f"{what} on {train_images(meta)} training images on this server's Train page"
+
+
 def checkpoint_entries() -> list[dict]:
-    """One JSON-able entry per catalog checkpoint: name, domain, model kind, temperature, test scores."""
+    """One JSON-able entry per catalog checkpoint: name, domain, description (:func:`public_description`),
+    model kind, temperature, test scores."""
     entries = []
     for name, meta in read_catalog().metas.items():
         spec = model_spec(meta)
         test = split_metrics(meta)
-        entries.append({"name": name, "domain": domain_of(meta), "description": meta.get("description", ""),
+        entries.append({"name": name, "domain": domain_of(meta), "description": public_description(name, meta),
                         "model": spec.name, "kind": spec.kind, "default_temperature": default_temperature(meta),
                         "recommended": bool(meta.get("recommended")),
                         "test": {k: test.get(k) for k in SCORES} if test else None})
@@ -202,13 +242,23 @@ def api_routes(base_path: str = "", max_upload_mb: int = 200) -> list[Mount]:
     async def checkpoints(_request: Request) -> Response:
         return JSONResponse({"checkpoints": checkpoint_entries()})
 
-    async def colorize_route(request: Request) -> Response:
+    async def colorize(request: Request) -> Response:
+        return await _colorize(request, max_bytes)
+
+    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    return [Mount(f"{prefix}/api", routes=[Route("/checkpoints", endpoint(checkpoints), methods=["GET"]),
+                                           Route("/colorize", endpoint(colorize), methods=["POST"])])]
+
+
+def endpoint(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """An API route of ``handler``: cross-origin requests refused first (:func:`refuse_cross_origin`), every
+    :class:`ApiError` answered as JSON ``{"error": ...}`` with its status."""
+    async def route(request: Request) -> Response:
         try:
-            return await _colorize(request, max_bytes)
+            refuse_cross_origin(request)
+            return await handler(request)
         except ApiError as err:
             return JSONResponse({"error": str(err)}, status_code=err.status)
 
-    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
-    return [Mount(f"{prefix}/api", routes=[Route("/checkpoints", checkpoints, methods=["GET"]),
-                                           Route("/colorize", colorize_route, methods=["POST"])])]
+    return route
 

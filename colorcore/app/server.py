@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..checkpoints import catalog_names, resolve
+from ..checkpoints import GRAY_BASELINE, SUFFIX, catalog_names
 from ..paths import catalog_dir
 from ..serve import get_server
 from .catalog import default_compare, group_by_domain, preferred_checkpoint, read_catalog
@@ -28,12 +28,17 @@ def default_checkpoints(metas: dict | None = None) -> list[str]:
     return list(dict.fromkeys(n for n in names if n))
 
 
+def is_shipped(name: str) -> bool:
+    """True for ``gray`` and the checkpoints of the shipped catalog (:func:`colorcore.paths.catalog_dir`), False
+    for those users trained (a shipped name wins: :func:`colorcore.checkpoints.resolve`)."""
+    return name == GRAY_BASELINE or (catalog_dir() / f"{name}{SUFFIX}").is_file()
+
+
 def required_checkpoints() -> list[str]:
     """What the warm start must load: :func:`default_checkpoints`, then every shipped checkpoint whose header
     cannot be read (nothing says it is not one the pages should start with, so its failure is reported)."""
     catalog = read_catalog()
-    unreadable = [name for name in catalog_names()
-                  if name not in catalog.metas and resolve(name, catalog_only=True).parent == catalog_dir()]
+    unreadable = [name for name in catalog_names() if name not in catalog.metas and is_shipped(name)]
     return default_checkpoints(catalog.metas) + unreadable
 
 
