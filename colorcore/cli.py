@@ -394,11 +394,18 @@ def _cmd_blend(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- jobs
+def _add_jobs(sub) -> None:
+    from .app.jobadmin import add_arguments  # the Train page's jobs and user checkpoints (torch-free)
+
+    add_arguments(sub.add_parser("jobs", help="list or remove the Train page's jobs and user checkpoints"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="colorcore", description="Colorize grayscale micrographs with CNNs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_train, _add_colorize, _add_evaluate, _add_checkpoints, _add_analyze, _add_export,
-                _add_blend):
+                _add_blend, _add_jobs):
         add(sub)
     return parser
 
