@@ -153,10 +153,12 @@ def clean(older_than_days: float, checkpoints: bool = False, dry_run: bool = Fal
         if not dry_run:
             _remove(entry)
         say(f"{verb} {entry.line(now)}")
-    what = "job folders, drafts and user checkpoints" if checkpoints else "job folders and drafts"
-    say(f"{verb} {len(found)} of the {what} older than {older_than_days:g} day(s): "
-        f"{size_text(sum(e.n_bytes for e in found))}" if found else
-        f"no {what} older than {older_than_days:g} day(s)")
+    looked_at = "job folders, drafts and user checkpoints" if checkpoints else "job folders and drafts"
+    if found:
+        say(f"{verb} {len(found)} item(s), {size_text(sum(e.n_bytes for e in found))}, older than "
+            f"{older_than_days:g} day(s)")
+    else:
+        say(f"nothing to remove: none of the {looked_at} is older than {older_than_days:g} day(s) and ended")
     return found
 
 

@@ -56,17 +56,21 @@ THREADS_ENV = "COLORCORE_TRAIN_THREADS"
 #: Environment variable: jobs that may wait in the queue before new ones are refused (default 4).
 MAX_QUEUED_ENV = "COLORCORE_TRAIN_MAX_QUEUED"
 
+
 def nice_increment() -> int:
     """How much lower than the server's a training job's OS priority is (``$COLORCORE_TRAIN_NICE``, default 10)."""
     return paths.env_int(NICE_ENV, 10, 0)
+
 
 def train_threads() -> int:
     """torch threads of a training job (``$COLORCORE_TRAIN_THREADS``, default 1)."""
     return paths.env_int(THREADS_ENV, 1, 1)
 
+
 def max_queued() -> int:
     """Jobs that may wait at once (``$COLORCORE_TRAIN_MAX_QUEUED``, default 4)."""
     return paths.env_int(MAX_QUEUED_ENV, 4, 1)
+
 
 @dataclass
 class Job:

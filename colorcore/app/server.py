@@ -2,6 +2,8 @@
 which of them cannot be loaded."""
 from __future__ import annotations
 
+import ipaddress
+
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -12,6 +14,36 @@ from .catalog import default_compare, group_by_domain, preferred_checkpoint, rea
 
 #: Path of Streamlit's health check (relative to the base URL path).
 HEALTH_PATH = "/_stcore/health"
+#: ``server.address`` values that mean every interface.
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return address == "localhost" or ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name
+        return False
+
+
+def listening_note(address: str, port: int, base_path: str = "") -> str:
+    """The start-up line saying where the server listens and how to open it to others (or close it).
+
+    ``.streamlit/config.toml`` keeps it on 127.0.0.1: served there, only this machine reaches it.
+
+    Examples
+    --------
+    >>> listening_note("127.0.0.1", 8501)[:57]
+    'colorcore: serving http://127.0.0.1:8501/ only from this '
+    """
+    host = f"[{address}]" if ":" in address else address
+    url = f"http://{host or '0.0.0.0'}:{port}/" + (base_path.strip("/") + "/" if base_path.strip("/") else "")
+    if _is_loopback(address):
+        return (f"colorcore: serving {url} only from this machine (server.address {address}). To serve the lab, "
+                "run deploy/run.sh (nginx with sign-in in front); to listen on every interface with no sign-in, "
+                "start with --server.address 0.0.0.0 (or STREAMLIT_SERVER_ADDRESS=0.0.0.0).")
+    where = "on every network interface" if address in EVERY_INTERFACE else f"on {address}"
+    return (f"colorcore: serving {url} {where}, with no sign-in: anyone who reaches port {port} can use it. "
+            "Put deploy/run.sh (nginx with sign-in) in front, or leave server.address at 127.0.0.1.")
 
 
 def default_checkpoints(metas: dict | None = None) -> list[str]:

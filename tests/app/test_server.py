@@ -5,8 +5,10 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ import pytest
 from colorcore.app import server
 from colorcore.checkpoints import update_metadata
 from colorcore.serve import Server, WorkQueue
+
+from browser_app import free_port
 
 
 def test_default_checkpoints_are_each_domains_first_pick_the_compare_defaults_and_gray(catalog_env):
@@ -157,3 +161,53 @@ def test_queue_workers_set_torch_threads_before_their_first_job():
     finally:
         queue.shutdown()
         torch.set_num_threads(before)
+
+
+def _listening(port: int) -> set[str]:
+    """Local addresses with a TCP socket listening on ``port`` (from /proc/net/tcp and tcp6, as ``ss -ltn`` shows)."""
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, size, 4))  # the kernel's host-order words
+                found.add(socket.inet_ntop(socket.AF_INET if size == 4 else socket.AF_INET6, words))
+    return found
+
+
+def test_streamlit_run_listens_on_this_machine_only_and_says_how_to_open_it(tiny_catalog, tmp_path):
+    """``streamlit run streamlit_app.py`` without an address binds 127.0.0.1 (not every interface) and says so."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLORCORE_CHECKPOINTS": str(tiny_catalog)}
+    env.pop("STREAMLIT_SERVER_ADDRESS", None)
+    with log.open("w") as out:  # started from another folder: the checkout's .streamlit/config.toml still applies
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+                                 "--server.port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 120
+        while not _listening(port):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        assert _listening(port) == {"127.0.0.1"}
+        while "colorcore:" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        note = next(line for line in log.read_text().splitlines() if line.startswith("colorcore:"))
+        assert f"http://127.0.0.1:{port}/" in note and "--server.address" in note
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.parametrize("address,words", [
+    ("127.0.0.1", ["only from this machine", "--server.address 0.0.0.0", "deploy/run.sh"]),
+    ("0.0.0.0", ["every network interface", "no sign-in", "deploy/run.sh"]),
+    ("10.1.2.3", ["10.1.2.3", "no sign-in"]),
+])
+def test_start_up_note_names_the_address_and_how_to_open_or_close_it(address, words):
+    note = server.listening_note(address, 8501, "colorcore")
+    assert note.startswith(f"colorcore: serving http://{address}:8501/colorcore/")
+    assert all(word in note for word in words)
