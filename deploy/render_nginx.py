@@ -8,12 +8,15 @@ Usage::
 Writes ``DIR/colorcore-http.conf`` (upstream and maps, for nginx's ``http { }``) and
 ``DIR/colorcore-location.conf`` (the location with sign-in, for your site's ``server { }``); with
 ``--standalone PORT`` also ``DIR/nginx.conf``, a complete configuration listening on 127.0.0.1:PORT
-with its pid, logs and temporary files under ``--prefix`` (what ``deploy/run.sh`` starts).
+with its pid, logs and temporary files under ``--prefix`` (what ``deploy/run.sh`` starts).  Each rendering
+draws a new random token per replica for the affinity cookie (the cookie never holds a replica's address;
+re-rendering sends every browser to a replica chosen afresh).
 """
 from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import sys
 from pathlib import Path
 
@@ -62,9 +65,11 @@ def snippet_values(base_path: str, htpasswd: Path, replicas: list[str], max_body
         raise ValueError(f"--replica must be HOST:PORT, got {replicas!r}")
     if not htpasswd.is_file():
         raise ValueError(f"--htpasswd {htpasswd} is not a file (make one with: htpasswd -c FILE USER)")
+    tokens = {replica: secrets.token_hex(16) for replica in replicas}  # the affinity cookie's values
     return {"BASE_PATH": base_path, "HTPASSWD": str(htpasswd.resolve()), "MAX_BODY_MB": str(max_body_mb),
             "UPSTREAM_SERVERS": "\n".join(f"    server {r};" for r in replicas),
-            "REPLICA_MAP": "\n".join(f'    "{r}" {r};' for r in replicas)}
+            "BACKEND_MAP": "\n".join(f'    "{token}" {r};' for r, token in tokens.items()),
+            "TOKEN_MAP": "\n".join(f'    "{r}" {token};' for r, token in tokens.items())}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -162,6 +162,8 @@ def test_two_sessions_land_on_their_own_replica_and_both_are_served(deployment, 
             wait_images(page, 2)
             no_exception_box(page)
     assert len(replicas) == 2  # round robin for new sessions, then the cookie keeps each on its own
+    for value in replicas:  # an opaque token drawn by render_nginx.py, not the replica's address
+        assert re.fullmatch(r"[0-9a-f]{32}", value) and "127.0.0.1" not in value and ":" not in value
 
 
 def test_replicas_start_with_passive_openmp_threads(deployment):
