@@ -174,20 +174,27 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def test_a_runner_killed_mid_job_is_reported_failed_after_a_restart_and_leaves_nothing(user_dir):
+@pytest.mark.parametrize(("signum", "reason"), [
+    (signal.SIGKILL, "ended unexpectedly"),  # nothing runs in the runner: its next reader ends the job
+    (signal.SIGTERM, "training failed: the training process was stopped (a signal)"),  # the runner ends it
+])
+def test_a_runner_killed_mid_job_is_reported_failed_after_a_restart_and_leaves_nothing(user_dir, signum, reason):
     """The issue's fault test: the server (and the runner with it) killed during training, then started again."""
     data = zip_bytes({f"染色/细胞{i}.png": color_png(i) for i in range(12)})  # names in CJK train too
     job = training.start(_request(trainingdata.prepare_zip(data, "染色.zip"), epochs=300), "owner-a",
                          read_metadata("places12-mse"))
     job = wait_for(job.id, lambda j: j.out.exists())  # training: its first epoch is written
-    os.kill(job.pid, signal.SIGKILL)
+    os.kill(job.pid, signum)
+    end = time.time() + 60
+    while jobs.runner_alive(job) and time.time() < end:  # the runner ends (SIGTERM: once it has ended the job)
+        time.sleep(0.2)
     # a fresh process (the restarted server) reads the jobs table
     read = subprocess.run([sys.executable, "-c", "from colorcore.app import jobs, training\n"
                            "print([(r['checkpoint'], r['state']) for r in training.queue_rows('owner-a')])"],
                           capture_output=True, text=True, timeout=120, check=True)
     assert read.stdout.strip() == "[('stain', 'failed')]", read.stderr
     stored = jobs.load(job.path)
-    assert stored.state == "failed" and "ended unexpectedly" in stored.error
+    assert stored.state == "failed" and reason in stored.error
     time.sleep(2 * jobrunner.POLL_S)
     assert not _processes_mentioning(str(job.path))  # the training process died with its runner
     _assert_cleaned_up(stored, user_dir)
