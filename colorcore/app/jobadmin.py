@@ -20,7 +20,7 @@ from typing import Callable
 
 from .. import paths
 from . import jobs
-from .quotas import size_text, user_checkpoints
+from .quotas import folder_bytes, size_text, user_checkpoints
 
 #: Seconds in a day.
 DAY_S = 24 * 3600
@@ -62,7 +62,7 @@ class Entry:
 
 
 def _job_entry(folder: Path) -> Entry:
-    size = jobs.folder_bytes(folder)
+    size = folder_bytes(folder)
     if jobs.is_draft(folder):
         return Entry("draft", folder, f"upload never trained on, session {jobs.folder_owner(folder) or '?'}",
                      folder.stat().st_mtime, size)

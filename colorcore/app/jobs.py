@@ -181,18 +181,6 @@ def folder_owner(folder: Path) -> str:
         return ""
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the files under ``folder`` (links not followed; files that vanish meanwhile not counted)."""
-    total = 0
-    for top, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(top, name)).st_size
-            except OSError:
-                continue
-    return total
-
-
 def job_folders() -> list[Path]:
     """Every folder under :func:`jobs_dir`: submitted jobs and drafts."""
     folder = jobs_dir()

@@ -10,6 +10,7 @@ administrator frees space with ``python -m colorcore jobs clean`` (:mod:`colorco
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,18 @@ def size_text(n_bytes: int) -> str:
     return f"{n_bytes / (1 << 30):.1f} GB"
 
 
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (links not followed; files that vanish meanwhile not counted)."""
+    total = 0
+    for top, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(top, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
 @dataclass(frozen=True)
 class FolderUsage:
     """Bytes of the job folders: ``total`` and ``by_owner`` (session token -> bytes; ``""`` for unknown)."""
@@ -47,7 +60,7 @@ def folder_usage() -> FolderUsage:
     by_owner: dict[str, int] = {}
     for folder in jobs.job_folders():
         owner = jobs.folder_owner(folder)
-        by_owner[owner] = by_owner.get(owner, 0) + jobs.folder_bytes(folder)
+        by_owner[owner] = by_owner.get(owner, 0) + folder_bytes(folder)
     return FolderUsage(sum(by_owner.values()), by_owner)
 
 

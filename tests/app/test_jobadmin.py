@@ -8,7 +8,7 @@ import time
 import pytest
 
 from colorcore import cli, paths
-from colorcore.app import jobadmin, jobs
+from colorcore.app import jobs
 
 DAY = 24 * 3600
 

@@ -35,7 +35,7 @@ def test_quotas_come_from_the_environment_with_defaults(monkeypatch):
 
 def test_uploads_are_refused_over_the_session_and_the_server_quota(user_dir, monkeypatch):
     first = trainingdata.prepare_zip(color_zip(6), "a.zip", owner="session-a")
-    held = jobs.folder_bytes(jobs.jobs_dir() / first.job_id)
+    held = quotas.folder_bytes(jobs.jobs_dir() / first.job_id)
     limits = paths.Quotas(session_bytes=held + 100, total_bytes=2 * held + 100)
     quotas.check_upload("session-a", 100, limits)  # just fits
     with pytest.raises(quotas.QuotaExceeded, match=f"already hold .*{paths.TRAIN_SESSION_BYTES_ENV}.*wait until"):
