@@ -3,18 +3,28 @@
 One ``deploy/run.sh --replicas 2`` runs for the module on free localhost ports with the tiny test
 catalog; the tests talk to it through nginx only, then stop it with SIGTERM and check that every
 process it started is gone.  Needs Debian's nginx (``.ci/run`` installs it).
+
+Run as root (as CI does), run.sh runs the replicas as ``nobody``, which must reach Python, the catalog and
+a folder of user checkpoints: the module gives it a world-readable copy of the catalog and a folder of its
+own, and, where Python lies under a folder only root may enter (pyenv's ``/root``), lets others search
+that folder (``o+x``, not list it) while the module runs, as an admin would have to.
 """
 from __future__ import annotations
 
 import io
 import os
+import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -37,16 +47,54 @@ def tiff16(height: int = 120, width: int = 180, seed: int = 0) -> bytes:
     return buf.getvalue()
 
 
+#: The unprivileged user run.sh runs the replicas as when started as root.
+REPLICA_USER = "nobody"
+
+
+@contextmanager
+def searchable_by_others(paths: list[Path]) -> Iterator[None]:
+    """Let every user search (not list) each folder above ``paths`` that only its owner may enter; undone after."""
+    folders = {folder for path in paths for folder in path.resolve().parents}
+    changed = {f: f.stat().st_mode for f in folders if not f.stat().st_mode & stat.S_IXOTH}
+    try:
+        for folder, mode in changed.items():
+            folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+        yield
+    finally:
+        for folder, mode in changed.items():
+            folder.chmod(stat.S_IMODE(mode))
+
+
+def replica_access(tiny_catalog: Path) -> dict[str, str]:
+    """Run as root: a copy of the catalog the replicas' user can read and a folder of user checkpoints it owns."""
+    catalog = Path(tempfile.mkdtemp(prefix="colorcore-deploy-catalog-"))
+    shutil.copytree(tiny_catalog, catalog, dirs_exist_ok=True)
+    catalog.chmod(0o755)
+    for path in catalog.iterdir():
+        path.chmod(0o644)
+    user = Path(tempfile.mkdtemp(prefix="colorcore-deploy-user-checkpoints-"))
+    os.chown(user, pwd.getpwnam(REPLICA_USER).pw_uid, pwd.getpwnam(REPLICA_USER).pw_gid)
+    return {"COLORCORE_CHECKPOINTS": str(catalog), "COLORCORE_USER_CHECKPOINTS": str(user)}
+
+
 @pytest.fixture(scope="module")
 def deployment(tiny_catalog, tmp_path_factory):
     """``deploy/run.sh --replicas 2`` on a free port: yields (base URL, pids it started, its process)."""
-    tmp = tmp_path_factory.mktemp("deploy")
+    as_root = os.getuid() == 0
+    folders = replica_access(tiny_catalog) if as_root else {"COLORCORE_CHECKPOINTS": str(tiny_catalog)}
+    with searchable_by_others([Path(sys.prefix), Path(sys.base_prefix), ROOT] if as_root else []):
+        yield from _run_deployment(tmp_path_factory.mktemp("deploy"), folders)
+    for folder in folders.values() if as_root else []:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_deployment(tmp: Path, folders: dict[str, str]):
     htpasswd = tmp / "htpasswd"
     hashed = subprocess.run(["openssl", "passwd", "-apr1", AUTH[1]], capture_output=True, text=True, check=True)
     htpasswd.write_text(f"{AUTH[0]}:{hashed.stdout.strip()}\n")
     port = free_port()
     log = tmp / "run.log"
-    env = {**os.environ, "COLORCORE_CHECKPOINTS": str(tiny_catalog), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **folders, "PYTHONPATH": str(ROOT)}
     env.pop("OMP_WAIT_POLICY", None)  # run.sh's own default is under test
     proc = subprocess.Popen(["bash", "deploy/run.sh", "--port", str(port), "--base-path", BASE,
                              "--htpasswd", str(htpasswd), "--replicas", "2"], cwd=ROOT, env=env,
@@ -72,6 +120,17 @@ def test_without_credentials_nothing_is_served(deployment):
     reply = requests.post(url + "/api/colorize", files={"image": ("x.tif", tiff16())},
                           data={"checkpoint": "places12-mse"}, timeout=30)
     assert reply.status_code == 401
+
+
+def test_replicas_run_unprivileged(deployment):
+    """Started as root, run.sh runs the Streamlit processes (decoders, training jobs) as an unprivileged user."""
+    _, pids, _ = deployment
+    replicas = [pid for pid in pids if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(replicas) == 2
+    for pid in replicas:
+        uids = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:"))
+        assert set(uids.split()[1:]) == {str(pwd.getpwnam(REPLICA_USER).pw_uid if os.getuid() == 0 else os.getuid())}
+        assert "0" not in uids.split()[1:]
 
 
 def test_api_checkpoints_and_a_good_image_gives_the_cli_bytes(deployment, tiny_catalog, tmp_path):

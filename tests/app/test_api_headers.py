@@ -1,7 +1,6 @@
 """The API's headers carry text from files (channel names, file names) in any script without failing (issue 21.1)."""
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import urllib.parse
@@ -11,6 +10,8 @@ import tifffile
 from starlette.applications import Starlette
 
 from colorcore.app.api import api_routes, content_disposition, header_text
+
+from .asgi import request
 
 
 def _ome_tiff_with_channels(names: list[str]) -> bytes:
@@ -31,23 +32,8 @@ def _multipart(fields: dict, file_name: str, data: bytes) -> tuple[bytes, str]:
 
 def _post(app, path: str, body: bytes, content_type: str) -> tuple[int, dict, bytes]:
     """One request through the ASGI app, as a server would send it (Starlette encodes the headers here)."""
-    sent: list = []
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
-             "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]}
-    chunks = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive():
-        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
-    return start["status"], headers, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    reply = request(app, "POST", path, {"Content-Type": content_type}, body)
+    return reply.status, reply.headers, reply.body
 
 
 def test_a_channel_named_in_greek_and_a_file_named_in_cjk_are_served(catalog_env):
