@@ -32,6 +32,8 @@ import requests
 import tifffile
 from playwright.sync_api import Error as PlaywrightError
 
+from colorcore.checkpoints import update_metadata
+
 from browser_app import ROOT, TIMEOUT_MS, chromium, free_port, no_exception_box, upload, wait_images
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx (apt-get install nginx)")
@@ -65,51 +67,71 @@ def searchable_by_others(paths: list[Path]) -> Iterator[None]:
             folder.chmod(stat.S_IMODE(mode))
 
 
-def replica_access(tiny_catalog: Path) -> dict[str, str]:
-    """Run as root: a copy of the catalog the replicas' user can read and a folder of user checkpoints it owns."""
-    catalog = Path(tempfile.mkdtemp(prefix="colorcore-deploy-catalog-"))
-    shutil.copytree(tiny_catalog, catalog, dirs_exist_ok=True)
-    catalog.chmod(0o755)
-    for path in catalog.iterdir():
+@contextmanager
+def replica_folders(catalog: Path) -> Iterator[dict[str, str]]:
+    """The checkpoint folders run.sh is given: ``catalog`` itself, or, run as root, a copy of it the replicas' user
+    can read and a folder of user checkpoints it owns, with the folders above Python searchable; undone after."""
+    if os.getuid() != 0:
+        yield {"COLORCORE_CHECKPOINTS": str(catalog)}
+        return
+    copy = Path(tempfile.mkdtemp(prefix="colorcore-deploy-catalog-"))
+    shutil.copytree(catalog, copy, dirs_exist_ok=True)
+    copy.chmod(0o755)
+    for path in copy.iterdir():
         path.chmod(0o644)
     user = Path(tempfile.mkdtemp(prefix="colorcore-deploy-user-checkpoints-"))
     os.chown(user, pwd.getpwnam(REPLICA_USER).pw_uid, pwd.getpwnam(REPLICA_USER).pw_gid)
-    return {"COLORCORE_CHECKPOINTS": str(catalog), "COLORCORE_USER_CHECKPOINTS": str(user)}
+    try:
+        with searchable_by_others([Path(sys.prefix), Path(sys.base_prefix), ROOT]):
+            yield {"COLORCORE_CHECKPOINTS": str(copy), "COLORCORE_USER_CHECKPOINTS": str(user)}
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.rmtree(user, ignore_errors=True)
+
+
+def run_sh(tmp: Path, folders: dict[str, str], *options: str) -> tuple[list[str], dict[str, str]]:
+    """The ``deploy/run.sh`` command on a free port with a new htpasswd in ``tmp``, and its environment."""
+    htpasswd = tmp / "htpasswd"
+    hashed = subprocess.run(["openssl", "passwd", "-apr1", AUTH[1]], capture_output=True, text=True, check=True)
+    htpasswd.write_text(f"{AUTH[0]}:{hashed.stdout.strip()}\n")
+    env = {**os.environ, **folders, "PYTHONPATH": str(ROOT)}
+    env.pop("OMP_WAIT_POLICY", None)  # run.sh's own default is under test
+    return ["bash", "deploy/run.sh", "--port", str(free_port()), "--base-path", BASE, "--htpasswd", str(htpasswd),
+            *options], env
+
+
+def run_to_the_end(command: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
+    """Run ``command`` (run.sh) to its exit: returncode, stdout, stderr. Past ``timeout`` it gets SIGTERM, which
+    stops everything it started (SIGKILL would leave its replicas and nginx running), and the test fails."""
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+        pytest.fail(f"deploy/run.sh was still running after {timeout} s:\n{out}{err}")
+    return proc.returncode, out, err
 
 
 @pytest.fixture(scope="module")
 def deployment(tiny_catalog, tmp_path_factory):
     """``deploy/run.sh --replicas 2`` on a free port: yields (base URL, pids it started, its process)."""
-    as_root = os.getuid() == 0
-    folders = replica_access(tiny_catalog) if as_root else {"COLORCORE_CHECKPOINTS": str(tiny_catalog)}
-    with searchable_by_others([Path(sys.prefix), Path(sys.base_prefix), ROOT] if as_root else []):
-        yield from _run_deployment(tmp_path_factory.mktemp("deploy"), folders)
-    for folder in folders.values() if as_root else []:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _run_deployment(tmp: Path, folders: dict[str, str]):
-    htpasswd = tmp / "htpasswd"
-    hashed = subprocess.run(["openssl", "passwd", "-apr1", AUTH[1]], capture_output=True, text=True, check=True)
-    htpasswd.write_text(f"{AUTH[0]}:{hashed.stdout.strip()}\n")
-    port = free_port()
+    tmp = tmp_path_factory.mktemp("deploy")
     log = tmp / "run.log"
-    env = {**os.environ, **folders, "PYTHONPATH": str(ROOT)}
-    env.pop("OMP_WAIT_POLICY", None)  # run.sh's own default is under test
-    proc = subprocess.Popen(["bash", "deploy/run.sh", "--port", str(port), "--base-path", BASE,
-                             "--htpasswd", str(htpasswd), "--replicas", "2"], cwd=ROOT, env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 150
-    while "serving at" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"deploy/run.sh did not start:\n{log.read_text()}")
-        time.sleep(0.5)
-    pids = [int(p) for p in re.findall(r"pid (\d+)", log.read_text())]
-    yield f"http://127.0.0.1:{port}{BASE}", pids, proc
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(30)
+    with replica_folders(tiny_catalog) as folders:
+        command, env = run_sh(tmp, folders, "--replicas", "2")
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 150
+        while "serving at" not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"deploy/run.sh did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+        pids = [int(p) for p in re.findall(r"pid (\d+)", log.read_text())]
+        yield f"http://127.0.0.1:{command[command.index('--port') + 1]}{BASE}", pids, proc
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
 
 
 def test_without_credentials_nothing_is_served(deployment):
@@ -241,3 +263,25 @@ def test_sigterm_stops_every_process_it_started(deployment):
     time.sleep(1)
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_run_sh_refuses_to_serve_when_a_default_checkpoint_cannot_be_loaded(tiny_catalog, tmp_path):
+    """A replica whose health names a checkpoint it cannot load stops the start-up with that reason."""
+    shutil.copytree(tiny_catalog, tmp_path / "catalog")
+    meta = update_metadata(tmp_path / "catalog" / "places500-huber.safetensors", recommended=True)
+    update_metadata(tmp_path / "catalog" / "places500-huber.safetensors",
+                    model={**meta["model"], "args": {"no_such_arg": 1}})
+    with replica_folders(tmp_path / "catalog") as folders:
+        code, out, err = run_to_the_end(*run_sh(tmp_path, folders), timeout=180)
+    assert code == 2, out + err
+    assert "is not healthy: cannot load places500-huber" in err and "serving at" not in out
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="run.sh changes user only when started as root")
+def test_run_sh_as_root_says_what_the_replicas_user_cannot_reach(tiny_catalog, tmp_path):
+    with replica_folders(tiny_catalog) as folders:
+        given = {**folders, "COLORCORE_CHECKPOINTS": str(tiny_catalog)}  # under root's 0700 temporary folder
+        code, _, err = run_to_the_end(*run_sh(tmp_path, given), timeout=120)
+    assert code == 2, err
+    assert f"the replicas' user {REPLICA_USER} cannot serve colorcore" in err
+    assert f"cannot read the checkpoint catalog {tiny_catalog}" in err and "--user" in err
