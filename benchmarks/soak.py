@@ -220,13 +220,18 @@ async def _no_exception(page, what: str, tally: Tally) -> bool:
     return True
 
 
+def _reason(err: Exception) -> str:
+    """An exception in one line: its type and the first line of its message (Playwright's run to pages)."""
+    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+
+
 async def _step(what: str, tally: Tally, coro) -> bool:
     try:
         await coro
         tally.ok(what)
         return True
     except Exception as err:  # noqa: BLE001 - a time-out or a missing element is a failure to report
-        tally.fail(what, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        tally.fail(what, _reason(err))
         return False
 
 
@@ -305,7 +310,7 @@ async def training_session(browser, url: str, folder: Path, tally: Tally) -> Non
         if await _no_exception(page, "training", tally):
             tally.ok("training job done")
     except Exception as err:  # noqa: BLE001 - reported, the soak goes on
-        tally.fail("training job", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        tally.fail("training job", _reason(err))
     finally:
         await context.close()
 
@@ -330,21 +335,10 @@ async def run_browsers(url: str, inputs: Inputs, sessions: int, folder: Path, st
 # the run
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` now (VmRSS), MB; 0 when unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def sample_rss(pid: int, stop: threading.Event, samples: list) -> None:
+def sample_rss(server: browser_app.AppServer, stop: threading.Event, samples: list) -> None:
     start = time.monotonic()
     while not stop.wait(RSS_EVERY_S):
-        samples.append((time.monotonic() - start, rss_mb(pid)))
+        samples.append((time.monotonic() - start, server.rss_mb()))
 
 
 def rss_verdict(samples: list, minutes: float) -> dict:
@@ -377,7 +371,7 @@ def soak(minutes: float, browsers: int = 2, api_clients: int = 2, catalog: str |
             import requests
 
             names = [c["name"] for c in requests.get(f"{server.url}/api/checkpoints", timeout=30).json()["checkpoints"]]
-            threads = [threading.Thread(target=sample_rss, args=(server.proc.pid, stop, samples), daemon=True)]
+            threads = [threading.Thread(target=sample_rss, args=(server, stop, samples), daemon=True)]
             threads += [threading.Thread(target=api_client, args=(server.url, inputs, names, stop, tally, seed + i),
                                          daemon=True) for i in range(api_clients)]
             for thread in threads:

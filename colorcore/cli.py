@@ -57,7 +57,6 @@ def _at_least(minimum: int):
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         return value
-    parse.__name__ = f"integer >= {minimum}"  # argparse names the type in its messages
     return parse
 
 

@@ -68,13 +68,22 @@ class AppServer:
 
     def peak_rss_mb(self) -> float:
         """Peak resident memory of the server process so far (VmHWM), MB; 0 when unreadable."""
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
+        return memory_mb(self.proc.pid, "VmHWM")
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process now (VmRSS), MB; 0 when unreadable."""
+        return memory_mb(self.proc.pid, "VmRSS")
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """A memory figure of process ``pid`` from /proc/<pid>/status (``"VmRSS"``, ``"VmHWM"``), MB; 0 when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _status(url: str) -> int:
