@@ -2,13 +2,16 @@
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/deploy_load.py [--sessions 8] [--megapixels 4] [--replicas 1 2]
+    PYTHONPATH=. python benchmarks/deploy_load.py [--kind fluorescence|he|noise|all] [--sessions 8] [--megapixels 4]
+        [--replicas 1 2]
 
 Each configuration starts its own server(s) with the shipped catalog (``$COLORCORE_CHECKPOINTS`` overrides):
 ``direct`` is ``streamlit run streamlit_app.py`` on a localhost port (load_app's server); ``nginx xN`` is
 ``deploy/run.sh --replicas N`` with a throw-away htpasswd, every browser context signed in. The sessions
-are load_app's: one browser context per session, distinct 16-bit TIFFs uploaded at the same moment, the time
-from upload to result measured in the page. Prints a Markdown table. Talks to 127.0.0.1 only; bounded.
+are load_app's: one browser context per session, distinct 16-bit TIFFs of the ``--kind`` of micrograph
+(``benchmarks/images.py``; ``all``, the default, each kind in turn) uploaded at the same moment, the time from
+upload to result measured in the page. Prints a Markdown table with the load average before each row. Talks to
+127.0.0.1 only; bounded.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from typing import Iterator
 
 import load_app
 import browser_app  # on sys.path once load_app is imported (tests/browser_app.py)
+import images
 
 ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "bench", "bench-password"
@@ -57,33 +61,46 @@ def deployment(replicas: int, catalog: str | None) -> Iterator[str]:
         proc.wait(60)
 
 
-def row(label: str, results: list) -> str:
+def row(kind: str, label: str, load: float, results: list) -> str:
+    """A table row: the kind, the configuration, how many were served, first / p50 / max s, load average before."""
     times = sorted(r.seconds for r in results if r.served)
-    if not times:
-        return f"| {label} | 0/{len(results)} | - | - | - |"
-    return (f"| {label} | {len(times)}/{len(results)} | {times[0]:.1f} | {statistics.median(times):.1f} | "
-            f"{times[-1]:.1f} |")
+    figures = (f"{times[0]:.1f} | {statistics.median(times):.1f} | {times[-1]:.1f}" if times else "- | - | -")
+    return f"| {kind} | {label} | {len(times)}/{len(results)} | {figures} | {load:.2f} |"
+
+
+def measure_kind(kind: str, args, folder: Path) -> None:
+    """The direct server and every ``--replicas`` deployment, with the same uploads of ``kind``; prints rows."""
+    folder.mkdir()
+    uploads = images.make_tiffs(folder, args.sessions, args.megapixels, kind=kind)
+    load_app.HTTP_CREDENTIALS = None
+    load = os.getloadavg()[0]
+    with load_app.app_server(args.catalog) as server:
+        print(row(kind, "direct (streamlit run, one process)", load, load_app.run_sessions(server.url, uploads)),
+              flush=True)
+    load_app.HTTP_CREDENTIALS = {"username": USER, "password": PASSWORD}
+    for replicas in args.replicas:
+        load = os.getloadavg()[0]
+        with deployment(replicas, args.catalog) as url:
+            results = load_app.run_sessions(url, uploads)
+        print(row(kind, f"nginx + sign-in, {replicas} replica(s)", load, results), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", default="all", choices=[*images.KINDS, "all"],
+                        help="kind of micrograph uploaded (benchmarks/images.py); all: each in turn (default)")
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--megapixels", type=float, default=4.0)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--catalog", default=os.environ.get("COLORCORE_CHECKPOINTS"))
     args = parser.parse_args()
-    images = load_app.make_tiffs(Path(tempfile.mkdtemp()), args.sessions, args.megapixels)
     print(f"{args.sessions} sessions, Colorize, distinct {args.megapixels:g} MP 16-bit TIFFs at once; "
-          f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.1f}\n")
-    print("| configuration | served | first s | p50 s | max s |")
-    print("|---|---|---|---|---|")
-    with load_app.app_server(args.catalog) as server:
-        print(row("direct (streamlit run, one process)", load_app.run_sessions(server.url, images)), flush=True)
-    load_app.HTTP_CREDENTIALS = {"username": USER, "password": PASSWORD}
-    for replicas in args.replicas:
-        with deployment(replicas, args.catalog) as url:
-            results = load_app.run_sessions(url, images)
-        print(row(f"nginx + sign-in, {replicas} replica(s)", results), flush=True)
+          f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}\n")
+    print("| kind | configuration | served | first s | p50 s | max s | load average before |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="deploy_load-") as folder:
+        for kind in images.kinds(args.kind):
+            measure_kind(kind, args, Path(folder) / kind)
 
 
 if __name__ == "__main__":

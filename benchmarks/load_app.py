@@ -2,13 +2,16 @@
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/load_app.py [--sessions 8] [--crowd 16] [--megapixels 4] [--only NAME,...]
+    PYTHONPATH=. python benchmarks/load_app.py [--kind fluorescence|he|noise|all] [--sessions 8] [--crowd 16]
+        [--megapixels 4] [--only NAME,...]
 
 Each measurement starts its own ``streamlit run streamlit_app.py`` on a free 127.0.0.1 port (the shipped
 catalog unless ``--catalog`` or ``$COLORCORE_CHECKPOINTS`` says otherwise; the server's own queue settings,
 ``$COLORCORE_WORKERS`` and ``$COLORCORE_MAX_WAITING``, apply), drives Debian's Chromium through Playwright
 (one browser context per session, i.e. one user) and stops the server. Every session uploads its own
-16-bit TIFF (distinct content, so no session is served from another's cached result):
+16-bit TIFF of the ``--kind`` of micrograph (``benchmarks/images.py``: a fluorescence field, an H&E brightfield
+section, camera noise; ``all``, the default, measures each kind in turn), distinct content, so no session is
+served from another's cached result:
 
 ``colorize``  ``--sessions`` sessions upload a ``--megapixels`` TIFF on Colorize at the same moment: time from
               each upload to its result on the page (first, p50, max), all served?
@@ -21,7 +24,7 @@ catalog unless ``--catalog`` or ``$COLORCORE_CHECKPOINTS`` says otherwise; the s
 
 Times are taken in the pages (a 50 ms timer in each page notes when the images appear). Peak RSS is the
 server process's ``VmHWM`` (/proc/<pid>/status). Prints a Markdown table with the targets, whether each is
-met, and how much of the CPUs other processes used during each measurement (the whole machine's busy time
+met, the load average before each measurement and how much of the CPUs other processes used during it (the whole machine's busy time
 from /proc/stat less this benchmark's own, servers and browsers included): on a shared machine, figures
 taken while others used a large share are not the server's (``--wait-quiet S`` waits for a quiet moment
 before each measurement). Not a test (the CI runs a 3-session smoke run of :func:`run_sessions`). Talks to
@@ -43,14 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-import tifffile
-
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "tests") not in sys.path:  # the server and browser helpers are the browser tests' (tests/browser_app.py)
-    sys.path.insert(0, str(ROOT / "tests"))
+for folder in ("tests", "benchmarks"):  # the browser tests' server and browser helpers (tests/browser_app.py),
+    if str(ROOT / folder) not in sys.path:  # the benchmarks' micrographs (benchmarks/images.py)
+        sys.path.insert(0, str(ROOT / folder))
 import browser_app  # noqa: E402
+import images  # noqa: E402
 from browser_app import CHROMIUM, UPLOAD, AppServer  # noqa: E402
+from images import make_tiffs  # noqa: E402
 
 ARGS = browser_app.CHROMIUM_ARGS
 #: Images a page shows once its result is there: Colorize (input, result); Compare (input, 4 outputs).
@@ -81,21 +84,6 @@ IDLE_JS = ("() => { const w = document.querySelector('[data-testid=\"stStatusWid
 
 # ---------------------------------------------------------------------------
 # inputs and the server
-
-
-def make_tiffs(folder: Path, count: int, megapixels: float, seed: int = 0) -> list[Path]:
-    """``count`` distinct 16-bit TIFFs of about ``megapixels`` (camera-offset noise, values 33000-37000).
-
-    Noise is the hard case for the PNG previews the browser receives (it does not compress).
-    """
-    side = max(16, int(round((megapixels * 1e6) ** 0.5)))
-    paths = []
-    for i in range(count):
-        rng = np.random.default_rng(seed + i)
-        path = folder / f"cells_{seed + i}.tif"
-        tifffile.imwrite(path, (33000 + rng.integers(0, 4000, (side, side))).astype(np.uint16))
-        paths.append(path)
-    return paths
 
 
 @contextmanager
@@ -224,6 +212,8 @@ class Row:
     target: str
     met: bool | None
     others: float | None = None  #: share of all cores that other processes used meanwhile, %
+    load: float | None = None  #: the machine's 1-minute load average just before the measurement
+    kind: str = ""  #: the kind of micrograph uploaded (benchmarks/images.py)
 
 
 def _cpu_now() -> tuple[float, float, float]:
@@ -252,12 +242,13 @@ def _with_contention(measure, *args, quiet_s: float = 0.0) -> list[Row]:
     the machine other processes (not this benchmark, its servers and browsers) used meanwhile, so that
     figures taken on a shared machine can be judged."""
     _wait_quiet(quiet_s)
+    load = os.getloadavg()[0]
     busy0, wall0, mine0 = _cpu_now()
     rows = measure(*args)
     busy1, wall1, mine1 = _cpu_now()
     others = max(0.0, (busy1 - busy0) - (mine1 - mine0)) / ((wall1 - wall0) * (os.cpu_count() or 1)) * 100
     for row in rows:
-        row.others = others
+        row.others, row.load = others, load
     return rows
 
 
@@ -339,6 +330,8 @@ MEASUREMENTS = ("colorize", "compare", "single", "first", "crowd", "download")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", default="all", choices=[*images.KINDS, "all"],
+                        help="kind of micrograph uploaded (benchmarks/images.py); all: each in turn (default)")
     parser.add_argument("--sessions", type=int, default=8, help="sessions of 'colorize' and 'compare' (default 8)")
     parser.add_argument("--crowd", type=int, default=16, help="sessions of 'crowd' (default 16)")
     parser.add_argument("--megapixels", type=float, default=4.0, help="size of the uploaded TIFFs (default 4)")
@@ -376,26 +369,35 @@ def _run(args, chosen: list[str], tmp: Path, quiet: dict) -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start; TIFFs {side} x {side} "
           f"({side * side / 1e6:.1f} MP) 16-bit unless said; COLORCORE_WORKERS="
           f"{os.environ.get('COLORCORE_WORKERS', '1 (default)')}{'; server env ' + settings if settings else ''}\n")
-    print("| measurement | result | target | met | other processes' CPU use meanwhile |\n|---|---|---|---|---|",
-          flush=True)
+    print("| kind | measurement | result | target | met | load average before | other processes' CPU use "
+          "meanwhile |\n|---|---|---|---|---|---|---|", flush=True)
     rows: list[Row] = []
-    mp, n = args.megapixels, args.sessions
-    plan = {"colorize": (measure_colorize, lambda: make_tiffs(tmp, n, mp, 0)),
-            "compare": (measure_compare, lambda: make_tiffs(tmp, n, mp, 100)),
-            "single": (measure_single_and_download, lambda: make_tiffs(tmp, 3, mp, 200)),
-            "first": (measure_first, lambda: make_tiffs(tmp, 1, 0.3, seed=300)[0]),
-            "crowd": (measure_crowd, lambda: make_tiffs(tmp, args.crowd, mp, 400))}
     if "download" in chosen and "single" not in chosen:
         chosen.append("single")  # the download is of the single session's result
-    for name, (measure, inputs) in plan.items():
-        if name not in chosen:
-            continue
-        for row in _with_contention(measure, args.catalog, inputs(), **quiet):
+    for kind in images.kinds(args.kind):
+        for row in _run_kind(args, kind, chosen, tmp / kind, quiet):
             rows.append(row)
             met = "n/a" if row.met is None else ("yes" if row.met else "**no**")
-            print(f"| {row.measurement} | {row.result} | {row.target} | {met} | {row.others:.0f} % |", flush=True)
+            print(f"| {row.kind} | {row.measurement} | {row.result} | {row.target} | {met} | {row.load:.2f} | "
+                  f"{row.others:.0f} % |", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     sys.exit(0 if all(r.met is not False for r in rows) else 1)
+
+
+def _run_kind(args, kind: str, chosen: list[str], folder: Path, quiet: dict) -> Iterator[Row]:
+    """The ``chosen`` measurements with uploads of ``kind`` (TIFFs written into ``folder``), row by row."""
+    folder.mkdir()
+    mp, n = args.megapixels, args.sessions
+    plan = {"colorize": (measure_colorize, lambda: make_tiffs(folder, n, mp, 0, kind)),
+            "compare": (measure_compare, lambda: make_tiffs(folder, n, mp, 100, kind)),
+            "single": (measure_single_and_download, lambda: make_tiffs(folder, 3, mp, 200, kind)),
+            "first": (measure_first, lambda: make_tiffs(folder, 1, 0.3, 300, kind)[0]),
+            "crowd": (measure_crowd, lambda: make_tiffs(folder, args.crowd, mp, 400, kind))}
+    for name, (measure, inputs) in plan.items():
+        if name in chosen:
+            for row in _with_contention(measure, args.catalog, inputs(), **quiet):
+                row.kind = kind
+                yield row
 
 
 if __name__ == "__main__":
