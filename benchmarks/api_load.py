@@ -17,7 +17,8 @@ throughput (images and megapixels a second, from the start to the last image), 4
 ``Retry-After`` (the queue's bound: an answer, not a failure), errors (any other status, a 429 without
 ``Retry-After``, a dropped connection or a time-out), and the server process's CPU seconds during the round
 and its peak RSS (``/proc/<pid>/stat`` and ``VmHWM``), so that the server's own share of a browser benchmark
-(``load_app.py``) can be told apart from the browsers'. The load average before each round is printed with it.
+(``load_app.py``) can be told apart from the browsers'. The load average before each round is printed with it,
+and the share of the cores other processes (not this benchmark nor its server) used during it.
 Talks to 127.0.0.1 only; every request is bounded (``--limit-s``).
 """
 from __future__ import annotations
@@ -25,19 +26,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in ("tests", "benchmarks"):  # the browser tests' server (tests/browser_app.py), the micrographs
-    if str(ROOT / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / folder))
-import browser_app  # noqa: E402
-import images  # noqa: E402
+import load_app
+import browser_app  # on sys.path once load_app is imported (tests/browser_app.py), as benchmarks/images.py
+import images
 
 #: Seconds one request may take before it counts as an error.
 LIMIT_S = 300
@@ -95,8 +92,8 @@ def post(url: str, upload: tuple[str, bytes], checkpoint: str, start: threading.
 
 
 def clients_at_once(url: str, uploads: list[tuple[str, bytes]], checkpoint: str,
-                    timeout_s: float = LIMIT_S) -> tuple[list[Answer], float]:
-    """One client thread per upload, all posting at the same moment; their answers and the wall seconds."""
+                    timeout_s: float = LIMIT_S) -> list[Answer]:
+    """One client thread per upload, all posting at the same moment; their answers."""
     start = threading.Barrier(len(uploads) + 1)
     t0: list = []
     answers: list = [None] * len(uploads)
@@ -111,7 +108,7 @@ def clients_at_once(url: str, uploads: list[tuple[str, bytes]], checkpoint: str,
     start.wait()
     for thread in threads:
         thread.join(timeout_s + 30)
-    return [a or Answer(timeout_s, error="client thread did not end") for a in answers], time.perf_counter() - t0[0]
+    return [a or Answer(timeout_s, error="client thread did not end") for a in answers]
 
 
 def summary(answers: list[Answer], megapixels: float) -> dict:
@@ -132,14 +129,20 @@ def measure(kind: str, n: int, folder: Path, megapixels: float, catalog: str | N
     uploads = [(path.name, path.read_bytes()) for path in paths]
     name = checkpoint or page_checkpoint(paths[0])
     load = os.getloadavg()[0]
-    with browser_app.app_server(catalog) as server:
-        cpu0 = server.cpu_s()
-        answers, wall = clients_at_once(server.url, uploads, name, limit_s)
-        cpu, rss = server.cpu_s() - cpu0, server.peak_rss_mb()
+    (answers, cpu, rss), others = load_app.others_cpu(_round, catalog, uploads, name, limit_s)
     for path in paths:
         path.unlink()
-    return {"kind": kind, "checkpoint": name, "load": load, "wall": wall, "server_cpu": cpu, "rss": rss,
+    return {"kind": kind, "checkpoint": name, "load": load, "others": others, "server_cpu": cpu, "rss": rss,
             **summary(answers, megapixels)}
+
+
+def _round(catalog: str | None, uploads: list[tuple[str, bytes]], checkpoint: str, limit_s: float
+           ) -> tuple[list[Answer], float, float]:
+    """A fresh server, the clients at once; their answers, the server's CPU seconds meanwhile, its peak RSS MB."""
+    with browser_app.app_server(catalog) as server:
+        cpu0 = server.cpu_s()
+        answers = clients_at_once(server.url, uploads, checkpoint, limit_s)
+        return answers, server.cpu_s() - cpu0, server.peak_rss_mb()
 
 
 def target(n: int, row: dict) -> str:
@@ -158,6 +161,7 @@ def print_row(n: int, row: dict) -> None:
     print(f"| {row['kind']} | {row['checkpoint']} | {n} | {row['images']} | {row['first']:.2f} | {row['p50']:.2f} | "
           f"{row['max']:.2f} | {row['per_s']:.2f} ({row['mp_per_s']:.1f} MP/s) | {row['busy']} | "
           f"{row['n_errors']}{errors} | {row['server_cpu']:.1f} | {row['rss']:.0f} | {row['load']:.2f} | "
+          f"{row['others']:.0f} % | "
           f"{target(n, row)} |", flush=True)
 
 
@@ -180,8 +184,8 @@ def main() -> None:
           f"COLORCORE_WORKERS={os.environ.get('COLORCORE_WORKERS', '1 (default)')}, "
           f"COLORCORE_MAX_WAITING={os.environ.get('COLORCORE_MAX_WAITING', '32 (default)')}\n")
     print("| kind | checkpoint | clients | images | first s | p50 s | max s | throughput images/s | 429 | errors | "
-          "server CPU s | server peak RSS MB | load average before | target |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+          "server CPU s | server peak RSS MB | load average before | others' CPU meanwhile | target |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory(prefix="api_load-") as folder:
         for kind in images.kinds(args.kind):
             for n in args.clients:

@@ -243,13 +243,19 @@ def _with_contention(measure, *args, quiet_s: float = 0.0) -> list[Row]:
     figures taken on a shared machine can be judged."""
     _wait_quiet(quiet_s)
     load = os.getloadavg()[0]
-    busy0, wall0, mine0 = _cpu_now()
-    rows = measure(*args)
-    busy1, wall1, mine1 = _cpu_now()
-    others = max(0.0, (busy1 - busy0) - (mine1 - mine0)) / ((wall1 - wall0) * (os.cpu_count() or 1)) * 100
+    rows, others = others_cpu(measure, *args)
     for row in rows:
         row.others, row.load = others, load
     return rows
+
+
+def others_cpu(measure, *args):
+    """``measure(*args)`` and the share of all cores (%) that other processes (not this one nor its reaped
+    children: the servers it stopped, the browsers) used meanwhile."""
+    busy0, wall0, mine0 = _cpu_now()
+    result = measure(*args)
+    busy1, wall1, mine1 = _cpu_now()
+    return result, max(0.0, (busy1 - busy0) - (mine1 - mine0)) / ((wall1 - wall0) * (os.cpu_count() or 1)) * 100
 
 
 def _summary(results: list[SessionResult]) -> tuple[list[float], str]:
