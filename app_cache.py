@@ -8,7 +8,8 @@ Model work and caching:
 * every colorization of every session goes through the server's one first-come-first-served
   queue (:func:`colorcore.serve.get_server`); a waiting page shows its place and an estimate;
 * pages show previews (network at working size, L* merged at display size); the
-  full-resolution file is made through the queue only when a download is clicked;
+  full-resolution file is made through the queue only when a download is clicked, served by the
+  explorer's own route (:mod:`colorcore.app.downloads`, :func:`download_link`);
 * checkpoints are loaded once per server process (keyed by name and file version, never
   mutated) and previews are shared between sessions (:class:`colorcore.serve.JobCache`);
 * decoded uploads and folder statistics are cached with ``st.cache_data``, bounded; an upload not yet
@@ -21,9 +22,13 @@ import time
 from typing import Callable
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from colorcore import analysis, paths
 from colorcore.app import folders
+from colorcore.app.api import api_prefix
+from colorcore.app.downloads import DOWNLOADS, Download, link_html
 from colorcore.app.catalog import (DOMAIN_NOTES, Catalog, catalog_stamps, checkpoint_label, checkpoint_stamp,
                                    default_temperature, domain_of, group_by_domain, is_vivid,
                                    preferred_checkpoint, read_catalog)
@@ -34,7 +39,7 @@ from colorcore.app import results, trust
 from colorcore.app.display import PREVIEW_SIDE
 from colorcore.app.results import WORKING_SIZES, Colorized, result_file, submit_previews
 from colorcore.checkpoints import Checkpoint, CheckpointError, read_metadata
-from colorcore.io import Z_MAX, ImageError, Layout, read_layout
+from colorcore.io import RESULT_FORMATS, Z_MAX, ImageError, Layout, read_layout
 from colorcore.serve import Job, QueueFull, get_server
 
 #: Seconds between updates of a waiting page's place in the queue.
@@ -139,15 +144,15 @@ def _patient_submit(key: tuple, fn: Callable, *args) -> Job:
 
 
 def full_resolution_file(loaded: LoadedImage, result: Colorized, name: str, working_size: int | None,
-                         temperature: float | None, fmt: str = "png") -> Callable[[], bytes]:
-    """A deferred download (for ``st.download_button(data=...)``): the full-resolution file, made via the queue
-    when clicked, with the same bytes as ``colorcore colorize`` writes for that input."""
+                         temperature: float | None, fmt: str, file_name: str) -> Download:
+    """The full-resolution file of ``result`` as a :class:`Download` (for :func:`download_link`), made via the
+    queue when clicked, with the same bytes as ``colorcore colorize`` writes for that input."""
     key = ("file", fmt, *_result_key(loaded, name, working_size, temperature))
 
     def make() -> bytes:
         return _patient_submit(key, result_file, loaded.image, loaded.info, result, name, fmt).result()
 
-    return make
+    return Download(make, file_name, RESULT_FORMATS[fmt][1], key)
 
 
 def full_resolution_metrics(loaded: LoadedImage, outputs: dict[str, Colorized], working_size: int | None) -> list[dict]:
@@ -194,9 +199,23 @@ def confidence_view(result: Colorized, name: str) -> None:
              caption=f"confidence of {name} (white: sure; dark red: a guess); mean {result.confidence.mean():.2f}")
 
 
-def zip_of_files(files: list[tuple[str, Callable[[], bytes]]]) -> Callable[[], bytes]:
-    """A deferred ZIP of deferred downloads ``(name, make)``, made when clicked."""
-    return lambda: build_zip([(file_name, make()) for file_name, make in files])
+def zip_of_files(files: list[Download], file_name: str) -> Download:
+    """A ZIP of the downloads ``files``, made when clicked."""
+    return Download(lambda: build_zip([(file.file_name, file.make()) for file in files]), file_name,
+                    "application/zip", ("zip", *(file.key for file in files)))
+
+
+def _is_active_session(session: str) -> bool:
+    return not Runtime.exists() or Runtime.instance().is_active_session(session)
+
+
+def download_link(download: Download, label: str, tooltip: str = "", primary: bool = False) -> None:
+    """A download button for ``download``: a link to the explorer's own route (:mod:`colorcore.app.downloads`),
+    the same on every run of this session, so a click on a button a rerun is redrawing is never lost."""
+    DOWNLOADS.forget(_is_active_session)
+    token = DOWNLOADS.register(get_script_run_ctx().session_id, download, st.session_state.get(RUN_KEY, 0))
+    url = f"{api_prefix(st.get_option('server.baseUrlPath'))}/download/{token}"
+    st.markdown(link_html(url, download, label, tooltip, primary), unsafe_allow_html=True)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -230,6 +249,8 @@ def checkpoint_data_stats(name: str) -> dict:
 NAV_KEY = "app.navigation"
 #: Session-state key holding the page to open once the navigation is in place.
 REDIRECT_KEY = "app.redirect"
+#: Session-state key counting the session's page runs (explorer.py), which :func:`download_link` needs.
+RUN_KEY = "app.run"
 
 
 def require_navigation(page: str) -> None:
@@ -439,5 +460,5 @@ __all__ = ["checkpoint", "catalog", "load_upload", "full_resolution_file", "full
            "folder_stats", "checkpoint_data_stats", "require_catalog", "checkpoint_picker", "working_size_picker",
            "temperature_picker", "micrograph_domain", "image_inputs", "load_or_report", "colorize_or_report",
            "colorize_all_or_report",
-           "in_domain_elsewhere", "domain_warning", "confidence_view",
+           "in_domain_elsewhere", "domain_warning", "confidence_view", "download_link",
            "require_navigation"]

@@ -91,7 +91,7 @@ class Tally:
             self.counts[f"{what} FAILED"] += 1
             reasons = self.failures.setdefault(what, [])
             if len(reasons) < 3:
-                reasons.append(f"{time.strftime('%H:%M:%S')} {why}"[:300])
+                reasons.append(f"{time.strftime('%H:%M:%S')} {why}"[:700])
 
     def record(self, what: str, good: bool, why: str = "") -> None:
         (self.ok(what) if good else self.fail(what, why))
@@ -225,14 +225,26 @@ def _reason(err: Exception) -> str:
     return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
 
 
-async def _step(what: str, tally: Tally, coro) -> bool:
+async def _step(what: str, tally: Tally, coro, page=None) -> bool:
+    """Await one page step; a failure is tallied with its reason and, given ``page``, what the page showed."""
     try:
         await coro
         tally.ok(what)
         return True
     except Exception as err:  # noqa: BLE001 - a time-out or a missing element is a failure to report
-        tally.fail(what, _reason(err))
+        shown = f" | page shows: {await _page_state(page)}" if page is not None else ""
+        tally.fail(what, _reason(err) + shown)
         return False
+
+
+async def _page_state(page) -> str:
+    """The headings and messages a page shows, in one line (what a failed step found instead)."""
+    try:
+        texts = await page.locator('h1, h2, h3, [data-testid="stAlert"], [data-testid="stStatusWidget"]'
+                                   ).all_inner_texts()
+        return " / ".join(" ".join(t.split()) for t in texts if t.strip())[-400:]
+    except Exception as err:  # noqa: BLE001 - the page itself may be gone
+        return _reason(err)
 
 
 async def browser_session(browser, url: str, inputs: Inputs, stop: threading.Event, tally: Tally) -> None:
@@ -245,11 +257,11 @@ async def browser_session(browser, url: str, inputs: Inputs, stop: threading.Eve
         await _idle(page)
         while not stop.is_set():
             path, kind = inputs.next()
-            if not await _step(f"colorize {kind}", tally, _colorize(page, path)):
+            if not await _step(f"colorize {kind}", tally, _colorize(page, path), page):
                 await page.goto(url, timeout=STEP_LIMIT_S * 1000)
                 continue
             await _no_exception(page, "colorize", tally)
-            await _step(f"download {kind}", tally, _download(page))
+            await _step(f"download {kind}", tally, _download(page), page)
             await _step("compare", tally, _compare(page))
             await _no_exception(page, "compare", tally)
             await _step("back to colorize", tally, _open(page, "Colorize"))
@@ -272,7 +284,7 @@ async def _colorize(page, path: Path) -> None:
 
 async def _download(page) -> None:
     async with page.expect_download(timeout=STEP_LIMIT_S * 1000) as info:
-        await page.get_by_role("button", name=re.compile(r"^Download .*\.png$")).first.click()
+        await page.get_by_role("link", name=re.compile(r"^Download .*\.png$")).first.click()
     download = await info.value
     data = Path(await download.path()).read_bytes()
     if data[:4] != b"\x89PNG":

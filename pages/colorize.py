@@ -48,18 +48,16 @@ for i, (file_name, data) in enumerate(files):
     with st.expander("Image facts"):
         st.dataframe(inputs.image_facts(loaded.info), hide_index=True)
     out_name = names.result_filename(loaded.name, name)
-    png = ac.full_resolution_file(loaded, result, name, working_size, temperature, "png")
-    tiff = ac.full_resolution_file(loaded, result, name, working_size, temperature, "tiff16")
-    downloads.append((out_name, png))
+    png = ac.full_resolution_file(loaded, result, name, working_size, temperature, "png", out_name)
+    tiff = ac.full_resolution_file(loaded, result, name, working_size, temperature, "tiff16",
+                                   out_name.rsplit(".", 1)[0] + ".tif")
+    downloads.append(png)
     png_col, tiff_col = st.columns(2)
-    png_col.download_button(f"Download {out_name}", png, file_name=out_name, mime="image/png",
-                            key=f"colorize.download.{i}", on_click="ignore",
-                            help=f"{width} x {height} px, full resolution (made when you click)")
-    tiff_col.download_button("16-bit OME-TIFF (keeps the pixel size)", tiff,
-                             file_name=out_name.rsplit(".", 1)[0] + ".tif", mime="image/tiff",
-                             key=f"colorize.download_tiff.{i}", on_click="ignore")
+    with png_col:
+        ac.download_link(png, f"Download {out_name}", f"{width} x {height} px, full resolution (made when you click)")
+    with tiff_col:
+        ac.download_link(tiff, "16-bit OME-TIFF (keeps the pixel size)")
 if len(downloads) > 1:
     st.divider()
-    st.download_button(f"Download all {len(downloads)} results (ZIP, full resolution)", ac.zip_of_files(downloads),
-                       file_name=f"colorized_{name}.zip", mime="application/zip",
-                       key="colorize.download_zip", on_click="ignore", type="primary")
+    ac.download_link(ac.zip_of_files(downloads, f"colorized_{name}.zip"),
+                     f"Download all {len(downloads)} results (ZIP, full resolution)", primary=True)

@@ -6,6 +6,7 @@ import streamlit as st
 import app_cache as ac
 from colorcore import paths
 from colorcore.app import catalog, figures, folders, jobs, training, trainingdata
+from colorcore.app.downloads import Download
 from colorcore.app.names import content_hash
 from colorcore.app.zipdata import ZipLimits
 from colorcore.checkpoints import CheckpointError, resolve
@@ -47,8 +48,8 @@ def show_job(job_id: str, started_active: bool) -> None:
         except CheckpointError:
             st.info(f"{job.name} has since been removed from this server.")
             return
-        st.download_button(f"Download {path.name}", path.read_bytes, file_name=path.name,
-                           mime="application/octet-stream", on_click="ignore", key="train.download")
+        ac.download_link(Download(path.read_bytes, path.name, "application/octet-stream",
+                                  ("checkpoint", str(path), path.stat().st_mtime_ns)), f"Download {path.name}")
         if st.button(f"Colorize with {job.name}", key="train.use"):
             st.session_state.update({"colorize.checkpoint_domain_next": "lab", "colorize.checkpoint": job.name})
             st.switch_page("pages/colorize.py")

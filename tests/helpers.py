@@ -96,3 +96,12 @@ def fake_meta(name: str, domain: str = "scenes", train: int = 12, loss: str = "m
         meta["metrics"]["test"] = {"psnr": psnr, "ab_rmse": rmse, "data": "data/places"}
     meta.update(extra)
     return meta
+
+
+def download_labels(at) -> list[str]:
+    """The labels of the download buttons (:func:`app_cache.download_link`) an AppTest run drew, in order."""
+    import html
+    import re
+
+    return [html.unescape(label) for md in at.markdown
+            for label in re.findall(r'<a class="colorcore-download"[^>]*>(.*?)</a>', md.value)]

@@ -10,7 +10,7 @@ import pytest
 import tifffile
 from streamlit.testing.v1 import AppTest
 
-from helpers import APP, STUDY_NAMES, color_png, gray_tiff16, ok, png_bytes, tiff_bytes
+from helpers import APP, STUDY_NAMES, color_png, download_labels, gray_tiff16, ok, png_bytes, tiff_bytes
 
 PAGES = ("pages/colorize.py", "pages/compare.py", "pages/curves.py", "pages/histograms.py", "pages/dataset.py")
 
@@ -54,7 +54,7 @@ def test_colorize_png_and_tiff16_with_zip(app_env):
                                    ("cells 16bit.tif", gray_tiff16(), "image/tiff")]).run()
     ok(at)
     assert not at.error
-    labels = [b.label for b in at.get("download_button")]
+    labels = download_labels(at)
     ckpt = at.selectbox(key="colorize.checkpoint").value
     assert f"Download photo_{ckpt}.png" in labels
     assert f"Download cells 16bit_{ckpt}.png" in labels
@@ -71,7 +71,7 @@ def test_colorize_switch_checkpoint(app_env):
         at.selectbox(key="colorize.checkpoint").set_value(name).run()
         ok(at)
         assert at.selectbox(key="colorize.checkpoint").value == name
-        assert any(b.label == f"Download photo_{name}.png" for b in at.get("download_button"))
+        assert f"Download photo_{name}.png" in download_labels(at)
 
 
 def test_colorize_bad_uploads_reported_others_go_through(app_env):
@@ -89,7 +89,7 @@ def test_colorize_bad_uploads_reported_others_go_through(app_env):
     assert any("notes.png" in e for e in errors)
     assert any("broken.tif" in e and "../" not in e for e in errors)
     assert any("huge.png" in e and "MP" in e for e in errors)
-    assert [b.label for b in at.get("download_button")][0].startswith("Download good_")
+    assert download_labels(at)[0].startswith("Download good_")
     # The app keeps serving: a later good upload works.
     at.file_uploader[0].set_value(("again.png", color_png(seed=3), "image/png")).run()
     ok(at)
@@ -100,7 +100,7 @@ def test_colorize_example_picker(app_env):
     at = open_page(PAGES[0])
     at.selectbox(key="colorize.example").set_value("example.png").run()
     ok(at)
-    assert any(b.label.startswith("Download example_") for b in at.get("download_button"))
+    assert any(label.startswith("Download example_") for label in download_labels(at))
 
 
 def test_compare_color_ground_truth_table(app_env):
@@ -240,7 +240,7 @@ def test_colorize_suggests_the_fluorescence_domain_for_a_fluorescence_upload(dom
     assert at.radio(key="colorize.checkpoint_domain").value == "fluorescence"
     assert at.selectbox(key="colorize.checkpoint").value == "fluorescence-huber"
     assert any("fluorescence image" in i.value and "**fluorescence** checkpoints" in i.value for i in at.info)
-    assert any(b.label == "Download nuclei_fluorescence-huber.png" for b in at.get("download_button"))
+    assert "Download nuclei_fluorescence-huber.png" in download_labels(at)
     next(b for b in at.button if b.label == "Use the scenes checkpoints instead").click().run()
     ok(at)
     # one click reverses it; the user's choice now stands and the hint suggests switching instead
@@ -265,7 +265,7 @@ def test_colorize_vivid_checkpoint_has_a_temperature_slider(domain_env):
     at.slider(key="colorize.temperature").set_value(0.1).run()
     ok(at)
     assert not at.error
-    assert at.get("download_button")[0].label == "Download cells_places500-vivid.png"
+    assert download_labels(at)[0] == "Download cells_places500-vivid.png"
     assert [img.value for img in at.get("image")] != first  # another preview at another temperature
 
 

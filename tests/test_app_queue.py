@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from colorcore import serve
 from colorcore.serve import Server, WorkQueue
-from helpers import APP, color_png, gray_tiff16, ok
+from helpers import APP, color_png, download_labels, gray_tiff16, ok
 
 #: Jobs the test server's queue lets wait.
 MAX_WAITING = 2
@@ -72,7 +72,7 @@ def test_full_queue_says_busy_keeps_earlier_results_and_try_again_works(server, 
     ckpt = at.selectbox(key="colorize.checkpoint").value
     at.file_uploader[0].set_value([("photo.png", color_png(), "image/png")]).run()
     ok(at)
-    assert [b.label for b in at.get("download_button")][0] == f"Download photo_{ckpt}.png"
+    assert download_labels(at)[0] == f"Download photo_{ckpt}.png"
     photo_preview = at.get("image")[1].value  # [input, result]
 
     blockers = [hold_worker(server.queue, gate)]
@@ -87,7 +87,7 @@ def test_full_queue_says_busy_keeps_earlier_results_and_try_again_works(server, 
     assert warning.startswith("cells.tif: the server is busy") and "Your upload and earlier results are kept" in warning
     assert [b.label for b in at.button if b.label == "Try again"] == ["Try again"]
     # the earlier result is still served (from the shared cache, no queue needed), with its download
-    labels = [b.label for b in at.get("download_button")]
+    labels = download_labels(at)
     assert labels == [f"Download photo_{ckpt}.png", "16-bit OME-TIFF (keeps the pixel size)"]
     assert at.get("image")[1].value == photo_preview
     # pages that need no model still render while the queue is full
@@ -100,7 +100,7 @@ def test_full_queue_says_busy_keeps_earlier_results_and_try_again_works(server, 
     next(b for b in at.button if b.label == "Try again").click().run()
     ok(at)
     assert not busy_warnings(at) and not at.error
-    labels = [b.label for b in at.get("download_button")]
+    labels = download_labels(at)
     assert f"Download photo_{ckpt}.png" in labels and f"Download cells_{ckpt}.png" in labels
     assert any("ZIP" in label for label in labels)
     assert not [b for b in at.button if b.label == "Try again"]
@@ -143,5 +143,5 @@ def test_waiting_page_shows_its_place_in_the_queue(server, gate, sent_alerts):
     assert waiting, sent_alerts
     assert waiting[0].startswith("1 image ahead of yours, about ") and waiting[0].endswith(" s")
     # the result replaced the note
-    assert at.get("download_button")[0].label.startswith("Download cells_")
+    assert download_labels(at)[0].startswith("Download cells_")
     assert not [i.value for i in at.info if "ahead of yours" in i.value]

@@ -110,9 +110,9 @@ def _cli_outputs(tif: Path, checkpoint: str, catalog: str, out: Path) -> tuple[b
 
 
 def _download(page, button: str) -> bytes:
-    """Click the download button labelled ``button`` and return the bytes of the file the browser receives."""
+    """Click the download button (a link) labelled ``button`` and return the bytes of the file the browser receives."""
     with page.expect_download(timeout=TIMEOUT_MS) as info:
-        page.get_by_role("button", name=button).click()
+        page.get_by_role("link", name=button).click()
     return Path(info.value.path()).read_bytes()
 
 

@@ -10,6 +10,8 @@ the pages', under the same limits; every error is JSON ``{"error": "..."}`` with
 (429 with ``Retry-After`` when the queue is full).  Sign-in is the web server's (``deploy/``); a request a
 browser makes from another origin's page is refused with 403 (:func:`refuse_cross_origin`), since it would
 carry the user's sign-in.  The listing names no user's training data (:func:`public_description`).
+``GET <base>/api/download/<token>`` serves the full-resolution files the pages offer, made when fetched
+(:mod:`colorcore.app.downloads`).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from ..metadata import default_temperature, model_spec, parent, split_metrics, t
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
 from ..serve import QueueFull, get_server
 from .catalog import domain_of, read_catalog
+from .downloads import DOWNLOADS
 from .inputs import APP_MAX_PIXELS
 from .names import result_filename, sanitize_filename
 from .server import is_shipped
@@ -212,7 +215,7 @@ async def _colorize(request: Request, max_bytes: int) -> Response:
     try:
         job = get_server().queue.submit(colorize_file, data, file_name, options)
     except QueueFull as err:
-        return JSONResponse({"error": str(err)}, status_code=429, headers={"Retry-After": str(RETRY_AFTER_S)})
+        return _busy(err)
     try:
         body, facts = await asyncio.to_thread(job.result)
     except ImageError as err:
@@ -225,6 +228,31 @@ async def _colorize(request: Request, max_bytes: int) -> Response:
     out_name = result_filename(file_name, options["name"]).rsplit(".", 1)[0] + suffix
     return Response(body, media_type=media_type,
                     headers={"Content-Disposition": content_disposition(out_name), **facts})
+
+
+def _busy(err: QueueFull) -> Response:
+    return JSONResponse({"error": str(err)}, status_code=429, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+async def _download(request: Request) -> Response:
+    """A file a page offered (:mod:`colorcore.app.downloads`), made now; 404 when it is no longer offered."""
+    download = DOWNLOADS.get(request.path_params["token"])
+    if download is None:
+        raise ApiError(404, "this download is no longer offered (its page was closed or the server restarted): "
+                            "open the page again and download from there")
+    try:
+        body = await asyncio.to_thread(download.make)
+    except QueueFull as err:
+        return _busy(err)
+    except (ImageError, CheckpointError, OSError) as err:
+        raise ApiError(410, f"{download.file_name} could not be made: {err}") from None
+    return Response(body, media_type=download.mime, headers={
+        "Content-Disposition": content_disposition(download.file_name), "Cache-Control": "no-store"})
+
+
+def api_prefix(base_path: str = "") -> str:
+    """The URL path of the API under Streamlit's ``server.baseUrlPath`` ``base_path``: ``"/colorcore/api"``."""
+    return ("/" + base_path.strip("/") if base_path.strip("/") else "") + "/api"
 
 
 def api_routes(base_path: str = "", max_upload_mb: int = 200) -> list[Mount]:
@@ -245,9 +273,9 @@ def api_routes(base_path: str = "", max_upload_mb: int = 200) -> list[Mount]:
     async def colorize(request: Request) -> Response:
         return await _colorize(request, max_bytes)
 
-    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
-    return [Mount(f"{prefix}/api", routes=[Route("/checkpoints", endpoint(checkpoints), methods=["GET"]),
-                                           Route("/colorize", endpoint(colorize), methods=["POST"])])]
+    return [Mount(api_prefix(base_path), routes=[Route("/checkpoints", endpoint(checkpoints), methods=["GET"]),
+                                                 Route("/colorize", endpoint(colorize), methods=["POST"]),
+                                                 Route("/download/{token}", endpoint(_download), methods=["GET"])])]
 
 
 def endpoint(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
