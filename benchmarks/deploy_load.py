@@ -30,21 +30,21 @@ from typing import Iterator
 import load_app
 import browser_app  # on sys.path once load_app is imported (tests/browser_app.py)
 import images
+from test_deploy import replica_folders  # tests/, on sys.path once load_app is imported
 
 ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "bench", "bench-password"
 
 
 @contextmanager
-def deployment(replicas: int, catalog: str | None) -> Iterator[str]:
+def deployment(replicas: int, folders: dict[str, str]) -> Iterator[str]:
     """``deploy/run.sh`` on a free port; yields the explorer's URL, stops it (SIGTERM) afterwards."""
     tmp = Path(tempfile.mkdtemp())
     hashed = subprocess.run(["openssl", "passwd", "-apr1", PASSWORD], capture_output=True, text=True, check=True)
     (tmp / "htpasswd").write_text(f"{USER}:{hashed.stdout.strip()}\n")
     port = browser_app.free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if catalog:
-        env["COLORCORE_CHECKPOINTS"] = catalog
+    env.update(folders)  # the catalog (and, run as root, the user checkpoints) the replicas' user can reach
     log = tmp / "run.log"
     proc = subprocess.Popen(["bash", "deploy/run.sh", "--port", str(port), "--base-path", "/colorcore",
                              "--htpasswd", str(tmp / "htpasswd"), "--replicas", str(replicas)],
@@ -61,28 +61,42 @@ def deployment(replicas: int, catalog: str | None) -> Iterator[str]:
         proc.wait(60)
 
 
-def row(kind: str, label: str, load: float, results: list) -> str:
-    """A table row: the kind, the configuration, how many were served, first / p50 / max s, load average before."""
+def row(kind: str, label: str, load: float, others: float, results: list) -> str:
+    """A table row: the kind, the configuration, how many were served, first / p50 / max s, the load average
+    before and the share of the cores other processes used meanwhile (:func:`load_app.others_cpu`)."""
     times = sorted(r.seconds for r in results if r.served)
     figures = (f"{times[0]:.1f} | {statistics.median(times):.1f} | {times[-1]:.1f}" if times else "- | - | -")
-    return f"| {kind} | {label} | {len(times)}/{len(results)} | {figures} | {load:.2f} |"
+    return f"| {kind} | {label} | {len(times)}/{len(results)} | {figures} | {load:.2f} | {others:.0f} % |"
+
+
+def direct(catalog: str | None, uploads: list[Path]) -> list:
+    """The sessions against ``streamlit run streamlit_app.py`` (load_app's server)."""
+    with load_app.app_server(catalog) as server:
+        return load_app.run_sessions(server.url, uploads)
+
+
+def behind_nginx(replicas: int, catalog: str | None, uploads: list[Path]) -> list:
+    """The sessions, signed in, against :func:`deployment` with ``replicas`` replicas; run as root, with the
+    deploy tests' folders that run.sh's unprivileged replicas can reach (``tests/test_deploy.replica_folders``)."""
+    load_app.HTTP_CREDENTIALS = {"username": USER, "password": PASSWORD}
+    try:
+        with replica_folders(Path(catalog or ROOT / "checkpoints")) as folders, deployment(replicas, folders) as url:
+            return load_app.run_sessions(url, uploads)
+    finally:
+        load_app.HTTP_CREDENTIALS = None
 
 
 def measure_kind(kind: str, args, folder: Path) -> None:
     """The direct server and every ``--replicas`` deployment, with the same uploads of ``kind``; prints rows."""
     folder.mkdir()
     uploads = images.make_tiffs(folder, args.sessions, args.megapixels, kind=kind)
-    load_app.HTTP_CREDENTIALS = None
-    load = os.getloadavg()[0]
-    with load_app.app_server(args.catalog) as server:
-        print(row(kind, "direct (streamlit run, one process)", load, load_app.run_sessions(server.url, uploads)),
-              flush=True)
-    load_app.HTTP_CREDENTIALS = {"username": USER, "password": PASSWORD}
-    for replicas in args.replicas:
+    configurations = [("direct (streamlit run, one process)", direct, (args.catalog, uploads))]
+    configurations += [(f"nginx + sign-in, {n} replica(s)", behind_nginx, (n, args.catalog, uploads))
+                       for n in args.replicas]
+    for label, measure, measure_args in configurations:
         load = os.getloadavg()[0]
-        with deployment(replicas, args.catalog) as url:
-            results = load_app.run_sessions(url, uploads)
-        print(row(kind, f"nginx + sign-in, {replicas} replica(s)", load, results), flush=True)
+        results, others = load_app.others_cpu(measure, *measure_args)
+        print(row(kind, label, load, others, results), flush=True)
 
 
 def main() -> None:
@@ -96,8 +110,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{args.sessions} sessions, Colorize, distinct {args.megapixels:g} MP 16-bit TIFFs at once; "
           f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}\n")
-    print("| kind | configuration | served | first s | p50 s | max s | load average before |")
-    print("|---|---|---|---|---|---|---|")
+    print("| kind | configuration | served | first s | p50 s | max s | load average before | others' CPU meanwhile |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="deploy_load-") as folder:
         for kind in images.kinds(args.kind):
             measure_kind(kind, args, Path(folder) / kind)
