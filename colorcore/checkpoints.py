@@ -12,6 +12,7 @@ torch is imported only by the functions that load or save weights.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__
 from .io import atomic_write_bytes
@@ -112,8 +113,8 @@ def checkpoint_stamp(name: str) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _read_header(path: Path) -> tuple[dict, int]:
-    """The safetensors JSON header of ``path`` and the offset its tensor data start at.
+def _header_of(fh: BinaryIO, name: str) -> tuple[dict, int]:
+    """The safetensors JSON header of the file open as ``fh`` (at its start) and the offset its tensor data start at.
 
     Raises
     ------
@@ -121,19 +122,48 @@ def _read_header(path: Path) -> tuple[dict, int]:
         If the file is not safetensors, or shorter than its header says (truncated).
     """
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            size = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
-            if not 0 < size <= _MAX_HEADER:
-                raise CheckpointError(f"{path.name}: not a readable checkpoint (no safetensors header)")
-            header = json.loads(fh.read(size))
-            end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
-            total = fh.seek(0, os.SEEK_END)
+        head = fh.read(8)
+        size = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+        if not 0 < size <= _MAX_HEADER:
+            raise CheckpointError(f"{name}: not a readable checkpoint (no safetensors header)")
+        header = json.loads(fh.read(size))
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+        total = fh.seek(0, os.SEEK_END)
     except (OSError, ValueError, TypeError, KeyError, IndexError) as err:
-        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated or not safetensors: {err})") from err
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(f"{name}: not a readable checkpoint (truncated or not safetensors: {err})") from err
     if not isinstance(header, dict) or total < 8 + size + end:
-        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated: {total} of {8 + size + end} bytes)")
+        raise CheckpointError(f"{name}: not a readable checkpoint (truncated: {total} of {8 + size + end} bytes)")
     return header, 8 + size
+
+
+def _unreadable(path: Path, err: OSError) -> CheckpointError:
+    return CheckpointError(f"{path.name}: not a readable checkpoint ({err.strerror or err})")
+
+
+def _read_header(path: Path) -> tuple[dict, int]:
+    """:func:`_header_of` the file ``path`` (the header only is read)."""
+    try:
+        with open(path, "rb") as fh:
+            return _header_of(fh, path.name)
+    except OSError as err:
+        raise _unreadable(path, err) from err
+
+
+def _read_file(path: Path) -> tuple[dict, bytes, int]:
+    """The header of ``path``, the whole file and the offset its tensor data start at, from one read.
+
+    Header and tensors then come from one version of the file, even if it is replaced meanwhile (a
+    training job's atomic rename): reading them with two opens could pair one version's metadata with
+    another's weights.
+    """
+    try:
+        blob = path.read_bytes()
+    except OSError as err:
+        raise _unreadable(path, err) from err
+    header, data_start = _header_of(io.BytesIO(blob), path.name)
+    return header, blob, data_start
 
 
 def read_metadata(name_or_path: str | os.PathLike, *, catalog_only: bool = False) -> CheckpointMeta:
@@ -214,8 +244,9 @@ def load_checkpoint(name_or_path: str | os.PathLike, *, device: "str | torch.dev
     if str(name_or_path) == GRAY_BASELINE:
         return Checkpoint(GRAY_BASELINE, get_spec(GRAY_BASELINE).build().eval(), gray_metadata())
     path = resolve(name_or_path, catalog_only=catalog_only)
-    meta = read_metadata(path)
-    state = _read_weights(path)
+    header, blob, _ = _read_file(path)  # metadata and weights of one version of the file
+    meta = _parse_metadata(header.get("__metadata__") or {}, path.name)
+    state = _weights_of(blob, path.name)
     try:
         model = model_spec(meta).build(**meta["model"].get("args", {}), init=False)
     except (ValueError, TypeError, KeyError) as err:
@@ -229,14 +260,14 @@ def load_checkpoint(name_or_path: str | os.PathLike, *, device: "str | torch.dev
     return Checkpoint(name, model.to(device).eval(), meta)
 
 
-def _read_weights(path: Path) -> dict:
+def _weights_of(blob: bytes, name: str) -> dict:
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     try:
-        return load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path.name}: weights cannot be read (truncated file? {err})") from err
+        return load(blob)
+    except (SafetensorError, ValueError) as err:
+        raise CheckpointError(f"{name}: weights cannot be read (truncated file? {err})") from err
 
 
 def new_metadata(*, name: str, model_name: str, model_args: dict, recipe: str, **fields) -> CheckpointMeta:
@@ -275,16 +306,13 @@ def update_metadata(name_or_path: str | os.PathLike, **fields) -> CheckpointMeta
     if str(name_or_path) == GRAY_BASELINE:
         raise CheckpointError("the gray baseline has no file to update")
     path = resolve(name_or_path)
-    header, data_start = _read_header(path)
+    header, blob, data_start = _read_file(path)  # the header and weights of one version
     meta = _parse_metadata(header.get("__metadata__") or {}, path.name)
     meta.update(fields)
     header["__metadata__"] = {**header.get("__metadata__", {}), **_encode_meta(meta)}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # safetensors aligns the data to 8 bytes
-    with open(path, "rb") as fh:
-        fh.seek(data_start)
-        data = fh.read()
-    atomic_write_bytes(path, struct.pack("<Q", len(text)) + text + data)
+    atomic_write_bytes(path, struct.pack("<Q", len(text)) + text + blob[data_start:])
     return meta
 
 

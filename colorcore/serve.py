@@ -21,6 +21,7 @@ loaded once) and :class:`Server`, which holds them and warms the default checkpo
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 import time
@@ -250,11 +251,22 @@ class WorkQueue:
         for thread in self._threads:
             thread.join(timeout)
 
-    def _serve(self) -> None:
-        if self.threads is not None:
+    def _set_torch_threads(self) -> None:
+        """Set torch's threads (:attr:`threads`) for the process; a failure is logged, never fatal to the worker.
+
+        A worker that ended here would leave every job waiting forever; going on, it runs them, and those that
+        need torch hand their own error to their callers.
+        """
+        try:
             import torch
 
             torch.set_num_threads(self.threads)
+        except Exception:  # noqa: BLE001 - e.g. a broken torch install: the jobs report it
+            logging.getLogger(__name__).exception("colorcore: the queue's worker could not set torch's threads")
+
+    def _serve(self) -> None:
+        if self.threads is not None:
+            self._set_torch_threads()
         while True:
             with self._lock:
                 while not self._waiting and not self._closed:
