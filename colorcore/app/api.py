@@ -25,14 +25,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from ..checkpoints import CheckpointError, catalog_names
-from ..metadata import default_temperature, model_spec, parent, split_metrics, train_images
+from ..metadata import default_temperature, model_spec, split_metrics
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
 from ..serve import QueueFull, get_server
-from .catalog import domain_of, read_catalog
+from .catalog import domain_of, public_description, read_catalog
 from .downloads import DOWNLOADS
 from .inputs import APP_MAX_PIXELS
 from .names import result_filename, sanitize_filename
-from .server import is_shipped
 
 if TYPE_CHECKING:  # colorcore.infer imports torch: only in the queue's jobs, so the server answers before it loads
     from ..infer import ColorizeResult
@@ -76,17 +75,6 @@ def refuse_cross_origin(request: Request) -> None:
     if foreign:
         raise ApiError(403, "cross-origin requests are refused: call the API from a script (curl, requests) "
                             "or from the explorer's own address")
-
-
-def public_description(name: str, meta: dict) -> str:
-    """The description the API lists: a shipped checkpoint's own; for one a user trained, what it was trained
-    from and on how many images, never the data's name (an uploaded ZIP's file name) or its folder, which its
-    recorded description and training settings hold."""
-    if is_shipped(name):
-        return meta.get("description", "")
-    start = parent(meta)
-    what = f"fine-tuned from {start['name']}" if start else "trained from scratch"
-    return f"{what} on {train_images(meta)} training images on this server's Train page"
 
 
 def checkpoint_entries() -> list[dict]:

@@ -5,9 +5,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ..checkpoints import GRAY_BASELINE, CheckpointError, catalog_names, checkpoint_stamp, read_metadata, resolve
-from ..metadata import data_folder, default_temperature, model_spec, summary
+from ..checkpoints import (GRAY_BASELINE, SUFFIX, CheckpointError, catalog_names, checkpoint_stamp, read_metadata,
+                           resolve)
+from ..metadata import data_folder, default_temperature, model_spec, parent, summary, train_images
 from ..metadata import domain as domain_of
+from ..paths import catalog_dir
 
 #: Domains in the order the pages list them; others follow alphabetically.
 DOMAIN_ORDER = ("scenes", "histology", "fluorescence")
@@ -125,15 +127,42 @@ def checkpoint_label(meta: dict) -> str:
     return f"{s['name']} · {', '.join(trained)} · {scored}"
 
 
+def is_shipped(name: str) -> bool:
+    """True for ``gray`` and the checkpoints of the shipped catalog (:func:`colorcore.paths.catalog_dir`), False
+    for those users trained (a shipped name wins: :func:`colorcore.checkpoints.resolve`)."""
+    return name == GRAY_BASELINE or (catalog_dir() / f"{name}{SUFFIX}").is_file()
+
+
+#: What the catalog table says a user-trained checkpoint's data are (never the server folder of a user's upload).
+UPLOADED_DATA = "images uploaded on the Train page"
+
+
+def public_description(name: str, meta: dict) -> str:
+    """The description every user is shown: a shipped checkpoint's own; for one a user trained, what it was trained
+    from and on how many images, never the data's name (an uploaded ZIP's file name) or its folder, which its
+    recorded description and training settings hold."""
+    if is_shipped(name):
+        return meta.get("description", "")
+    start = parent(meta)
+    what = f"fine-tuned from {start['name']}" if start else "trained from scratch"
+    return f"{what} on {train_images(meta)} training images on this server's Train page"
+
+
 def catalog_rows(metas: dict) -> list[dict]:
-    """Table rows (one per checkpoint) of what each was trained on and how it scored."""
+    """Table rows (one per checkpoint) of what each was trained on and how it scored.
+
+    Every session sees the table: a checkpoint a user trained shows :data:`UPLOADED_DATA` and
+    :func:`public_description`, not the folder and file name of that user's upload.
+    """
     rows = []
     for name, meta in metas.items():
         s = summary(meta)
-        rows.append({"checkpoint": name, "domain": domain_of(meta), "data": data_folder(meta),
+        shipped = is_shipped(name)
+        rows.append({"checkpoint": name, "domain": domain_of(meta),
+                     "data": data_folder(meta) if shipped else UPLOADED_DATA,
                      "train images": s["train_images"], "loss": s["loss"], "recipe": s["recipe"],
                      "epochs": s["epochs"], "test PSNR (dB)": s["test_psnr"],
-                     "test ab RMSE": s["test_ab_rmse"], "description": s["description"]})
+                     "test ab RMSE": s["test_ab_rmse"], "description": public_description(name, meta)})
     return rows
 
 

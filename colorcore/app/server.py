@@ -7,10 +7,9 @@ import ipaddress
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..checkpoints import GRAY_BASELINE, SUFFIX, catalog_names
-from ..paths import catalog_dir
+from ..checkpoints import catalog_names
 from ..serve import get_server
-from .catalog import default_compare, group_by_domain, preferred_checkpoint, read_catalog
+from .catalog import default_compare, group_by_domain, is_shipped, preferred_checkpoint, read_catalog
 
 #: Path of Streamlit's health check (relative to the base URL path).
 HEALTH_PATH = "/_stcore/health"
@@ -58,12 +57,6 @@ def default_checkpoints(metas: dict | None = None) -> list[str]:
     names = [preferred_checkpoint({n: metas[n] for n in group}) for group in group_by_domain(metas).values()]
     names += default_compare(metas) + ["gray"]
     return list(dict.fromkeys(n for n in names if n))
-
-
-def is_shipped(name: str) -> bool:
-    """True for ``gray`` and the checkpoints of the shipped catalog (:func:`colorcore.paths.catalog_dir`), False
-    for those users trained (a shipped name wins: :func:`colorcore.checkpoints.resolve`)."""
-    return name == GRAY_BASELINE or (catalog_dir() / f"{name}{SUFFIX}").is_file()
 
 
 def required_checkpoints() -> list[str]:

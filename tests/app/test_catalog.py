@@ -21,11 +21,10 @@ def study_meta(name: str, **changes) -> dict:
 
 @pytest.fixture()
 def shipped(monkeypatch) -> catalog.Catalog:
-    """The shipped catalog (``checkpoints/`` of the checkout), headers only."""
+    """The shipped catalog (``checkpoints/`` of the checkout, package data: always there), headers only."""
     monkeypatch.setenv(paths.CHECKPOINTS_ENV, str(paths.REPO_ROOT / "checkpoints"))
     cat = catalog.read_catalog()
-    if not cat.metas:
-        pytest.skip("no shipped checkpoints in this checkout")
+    assert cat.metas, "the shipped checkpoints are missing from this checkout"
     return cat
 
 
@@ -41,6 +40,18 @@ def test_group_by_domain_and_labels():
     assert catalog.checkpoint_label(load_checkpoint("gray").meta).startswith("gray · baseline")
     rows = catalog.catalog_rows({"p": fake_meta("p", psnr=20.0, rmse=10.0)})
     assert rows[0]["test PSNR (dB)"] == 20.0 and rows[0]["train images"] == 12 and rows[0]["loss"] == "mse"
+
+
+def test_catalog_rows_show_a_user_checkpoint_s_data_neutrally_and_shipped_ones_as_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.CHECKPOINTS_ENV, str(tmp_path))
+    (tmp_path / "shipped.safetensors").touch()  # is_shipped looks at the shipped folder only
+    user = fake_meta("mine", description="trained from scratch on 12 images of alice_secret_cells.zip (Train page)",
+                     data={"root": "/srv/colorcore/uploads/alice/alice_secret_cells", "split": {"train": 12}})
+    rows = catalog.catalog_rows({"shipped": fake_meta("shipped", description="places, 12 images"), "mine": user})
+    assert (rows[0]["data"], rows[0]["description"]) == ("data/places", "places, 12 images")
+    assert rows[1]["data"] == catalog.UPLOADED_DATA and rows[1]["train images"] == 12
+    assert rows[1]["description"] == "trained from scratch on 12 training images on this server's Train page"
+    assert not [value for value in rows[1].values() if "alice" in str(value) or "/srv" in str(value)]
 
 
 def test_preferred_checkpoint():
