@@ -1,4 +1,7 @@
-"""Command line: ``python -m colorcore train | colorize | evaluate | checkpoints | analyze | export``.
+"""Command line: ``python -m colorcore train | colorize | evaluate | checkpoints | analyze | export | blend | jobs``.
+
+``jobs list`` and ``jobs clean --older-than DAYS [--checkpoints] [--dry-run]`` are the hosting admin's: the
+Train page's jobs and the checkpoints users trained (:mod:`colorcore.app.jobadmin`).
 
 Exit status: 0 on success, 2 on bad input or usage (one line per problem on
 stderr, no traceback), 130 when interrupted.
@@ -274,7 +277,7 @@ def _cmd_evaluate(args) -> int:
 
 # ---------------------------------------------------------------- checkpoints
 def _add_checkpoints(sub) -> None:
-    p = sub.add_parser("checkpoints", help="list the shipped checkpoints")
+    p = sub.add_parser("checkpoints", help="list the catalog's checkpoints (shipped and user-trained)")
     p.add_argument("--json", action="store_true", help="print the summaries as JSON")
     p.add_argument("--recommend", metavar="NAME",
                    help="mark catalog checkpoint NAME as its domain's recommended one (the others of that "
