@@ -203,3 +203,21 @@ def test_the_api_uses_a_checkpoint_replaced_while_the_server_runs_or_says_it_can
     image, info = read_image(png, name="cells.png")
     assert second.body == encode_result(colorize(image, load_checkpoint(newer), working_size=512).rgb, info, "cells")
     assert second.body != first.body
+
+
+def test_an_api_request_whose_job_fails_unexpectedly_gets_a_json_500_and_the_next_one_is_served(catalog_env,
+                                                                                                  monkeypatch):
+    from colorcore.app import api
+    from helpers import png_bytes
+
+    png = png_bytes(make_color_image(np.random.default_rng(6), 48, 64))
+
+    def out_of_memory(*args):  # what torch raises when an allocation fails
+        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 64 GB")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(api, "colorize_file", out_of_memory)
+        failed = _post_colorize("places12-mse", png)
+    assert failed.status == 500 and failed.headers["content-type"] == "application/json"
+    assert "RuntimeError" in failed.json()["error"] and "administrator" in failed.json()["error"]
+    assert _post_colorize("places12-mse", png).status == 200

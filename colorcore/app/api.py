@@ -7,7 +7,7 @@ returns the full-resolution result: the same bytes ``python -m colorcore coloriz
 that file, with headers saying whether the image is in the checkpoint's training domain and how sure
 its colours are (:data:`TRUST_HEADERS`, the values of ``colorize --report``).  The work goes through the server's queue (:func:`colorcore.serve.get_server`) like
 the pages', under the same limits; every error is JSON ``{"error": "..."}`` with a 4xx status
-(429 with ``Retry-After`` when the queue is full).  Sign-in is the web server's (``deploy/``); a request a
+(429 with ``Retry-After`` when the queue is full; 500 when the server itself fails).  Sign-in is the web server's (``deploy/``); a request a
 browser makes from another origin's page is refused with 403 (:func:`refuse_cross_origin`), since it would
 carry the user's sign-in.  The listing names no user's training data (:func:`public_description`).
 ``GET <base>/api/download/<token>`` serves the full-resolution files the pages offer, made when fetched
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import urllib.parse
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -268,13 +269,18 @@ def api_routes(base_path: str = "", max_upload_mb: int = 200) -> list[Mount]:
 
 def endpoint(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     """An API route of ``handler``: cross-origin requests refused first (:func:`refuse_cross_origin`), every
-    :class:`ApiError` answered as JSON ``{"error": ...}`` with its status."""
+    :class:`ApiError` answered as JSON ``{"error": ...}`` with its status, and any other failure (a queued job
+    that raised, e.g. torch out of memory) as JSON with status 500, its traceback in the server's log."""
     async def route(request: Request) -> Response:
         try:
             refuse_cross_origin(request)
             return await handler(request)
         except ApiError as err:
             return JSONResponse({"error": str(err)}, status_code=err.status)
+        except Exception as err:  # noqa: BLE001 - the client gets JSON; the server goes on serving
+            logging.getLogger(__name__).exception("colorcore: %s %s failed", request.method, request.url.path)
+            return JSONResponse({"error": f"the server failed on this request ({type(err).__name__}); try again, "
+                                          "and if it fails again tell the server's administrator"}, status_code=500)
 
     return route
 
