@@ -121,6 +121,10 @@ def _version(tiny_checkpoint: Path, folder: Path, value: float) -> Path:
     return path
 
 
+#: Loads while the file is swapped: before the fix about half of them were mixed, so 40 leave no doubt.
+LOADS = 40
+
+
 def _replace_in_a_loop(versions: list[Path], target: Path, stop: threading.Event, replaced: list) -> None:
     staged = target.with_name(".staged")
     i = 1  # the target starts as version 0 (a rename onto the same file would do nothing)
@@ -146,7 +150,7 @@ def test_a_checkpoint_replaced_while_it_loads_is_loaded_whole_from_one_version(t
     replacer.start()
     try:
         mixes, seen = [], set()
-        for _ in range(150):
+        for _ in range(LOADS):
             ckpt = load_checkpoint("swapped", catalog_only=True)
             weight = float(next(ckpt.model.parameters()).detach().flatten()[0])
             seen.add(ckpt.meta["description"])
@@ -156,8 +160,8 @@ def test_a_checkpoint_replaced_while_it_loads_is_loaded_whole_from_one_version(t
         stop.set()
         replacer.join()
         sys.setswitchinterval(interval)
-    assert replaced[0] > 150 and seen == {"weights 0.25", "weights 0.5"}  # the file did change under the loads
-    assert not mixes, f"{len(mixes)} of 150 loads mixed the metadata of one version with the weights of another"
+    assert replaced[0] > LOADS and seen == {"weights 0.25", "weights 0.5"}  # the file did change under the loads
+    assert not mixes, f"{len(mixes)} of {LOADS} loads mixed the metadata of one version with the weights of another"
 
 
 def _post_colorize(checkpoint: str, png: bytes):
