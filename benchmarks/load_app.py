@@ -190,7 +190,7 @@ async def _single_and_download(url: str, image: Path, timeout_s: float) -> tuple
         try:
             _, page = await _open(browser, url, "")
             result = await _upload_and_wait(page, image, 2, timeout_s)
-            button = page.get_by_role("button", name="Download ").first
+            button = page.get_by_role("link", name="Download ").first
             t0 = time.perf_counter()
             async with page.expect_download(timeout=timeout_s * 1000) as info:
                 await button.click()
