@@ -102,13 +102,14 @@ def plane_pickers(name: str, data: bytes, key: str) -> dict | None:
     choice = {}
     if channels > 1:
         choice["channel"] = cols[0].selectbox("Channel", range(channels), format_func=layout.channel_label,
-                                              key=f"{key}.channel.{digest[:12]}")
+                                              key=f"{key}.channel.{digest[:12]}", persist_state="session")
     if planes > 1:
         choice["z"] = cols[1].selectbox("Z plane", [Z_MAX, *range(planes)], index=1 + planes // 2,
                                         format_func=lambda z: "maximum projection" if z == Z_MAX else str(z),
-                                        key=f"{key}.z.{digest[:12]}")
+                                        key=f"{key}.z.{digest[:12]}", persist_state="session")
     if times > 1:
-        choice["t"] = cols[2].number_input("Time point", 0, times - 1, 0, key=f"{key}.t.{digest[:12]}")
+        choice["t"] = cols[2].number_input("Time point", 0, times - 1, 0, key=f"{key}.t.{digest[:12]}",
+                                           persist_state="session")
     return choice
 
 
@@ -296,14 +297,15 @@ def checkpoint_picker(cat: Catalog, key: str, label: str = "Checkpoint") -> str:
         st.session_state.setdefault(f"{key}_domain", domain)
         if st.session_state.get(f"{key}_domain_next") in domains:  # set by micrograph_domain before a rerun
             st.session_state[f"{key}_domain"] = st.session_state.pop(f"{key}_domain_next")
-        domain = st.radio("Domain", domains, horizontal=True, key=f"{key}_domain",
+        domain = st.radio("Domain", domains, horizontal=True, key=f"{key}_domain", persist_state="session",
                           on_change=_mark_domain_chosen, args=(key,))
         if domain in DOMAIN_NOTES:
             st.caption(DOMAIN_NOTES[domain])
     options = groups[domain]
     if st.session_state.get(key) not in options:
         st.session_state[key] = preferred_checkpoint({n: cat.metas[n] for n in options})
-    name = st.selectbox(label, options, key=key, format_func=lambda n: checkpoint_label(cat.metas[n]))
+    name = st.selectbox(label, options, key=key, persist_state="session",
+                        format_func=lambda n: checkpoint_label(cat.metas[n]))
     desc = cat.metas[name].get("description")
     if desc:
         st.caption(desc)
@@ -314,6 +316,7 @@ def working_size_picker(key: str) -> int:
     """Long side of the image the network sees."""
     st.session_state.setdefault(key, 512)
     return st.select_slider("Working size (long side the network sees, px)", WORKING_SIZES, key=key,
+                            persist_state="session",
                             help="The output always has the input's full size; larger working sizes "
                                  "give finer colour detail and take longer.")
 
@@ -323,7 +326,7 @@ def temperature_picker(meta: dict, key: str) -> float | None:
     if not is_vivid(meta):
         return None
     st.session_state.setdefault(key, default_temperature(meta))
-    return st.slider("Temperature (annealed mean)", 0.05, 1.0, step=0.01, key=key,
+    return st.slider("Temperature (annealed mean)", 0.05, 1.0, step=0.01, key=key, persist_state="session",
                      help="How the class probabilities become one colour: 1.0 is their mean (muted), lower "
                           "values move toward the most likely colour (vivid). 0.38 is the paper's choice.")
 
@@ -407,7 +410,7 @@ def image_inputs(prefix: str, *, multiple: bool) -> list[tuple[str, bytes]]:
     if samples:
         st.session_state.setdefault(f"{prefix}.example", "(none)")
         choice = st.selectbox("...or a shipped example (used when nothing is uploaded)", ["(none)", *samples],
-                              key=f"{prefix}.example")
+                              key=f"{prefix}.example", persist_state="session")
         example = None if choice == "(none)" else choice
     try:
         items = gather_inputs(uploads, example)

@@ -13,6 +13,7 @@ temperature = ac.temperature_picker(cat.metas[name], "colorize.temperature")
 with st.expander("All checkpoints: what each was trained on and how it scored"):
     st.dataframe(catalog.catalog_rows(cat.metas), hide_index=True)
 show_confidence = st.toggle("Show how sure the colours are (confidence map)", key="colorize.confidence",
+                            persist_state="session",
                             help="Classification (vivid) checkpoints: how concentrated each pixel's predicted colour "
                                  "distribution is (1 - its a*b* spread over that of all colours alike). Regression "
                                  "checkpoints give none.")

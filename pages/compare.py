@@ -11,7 +11,7 @@ cat = ac.require_catalog()
 
 st.session_state.setdefault("compare.checkpoints", catalog.default_compare(cat.metas))
 st.session_state["compare.checkpoints"] = [n for n in st.session_state["compare.checkpoints"] if n in cat.metas]
-chosen = st.multiselect("Checkpoints", cat.names, key="compare.checkpoints",
+chosen = st.multiselect("Checkpoints", cat.names, key="compare.checkpoints", persist_state="session",
                         format_func=lambda n: catalog.checkpoint_label(cat.metas[n]))
 working_size = ac.working_size_picker("compare.working_size")
 inputs = ac.image_inputs("compare", multiple=False)

@@ -17,7 +17,7 @@ st.session_state.setdefault("curves.checkpoints", catalog.default_compare({n: ca
 st.session_state["curves.checkpoints"] = [n for n in st.session_state["curves.checkpoints"] if n in with_history]
 st.session_state.setdefault("curves.log", False)
 st.session_state.setdefault("curves.metric", "val_ab_rmse")
-chosen = st.multiselect("Checkpoints", with_history, key="curves.checkpoints",
+chosen = st.multiselect("Checkpoints", with_history, key="curves.checkpoints", persist_state="session",
                         format_func=lambda n: catalog.checkpoint_label(cat.metas[n]))
 metas = {n: cat.metas[n] for n in chosen}
 if not metas:
@@ -27,11 +27,11 @@ if not metas:
 st.warning("Raw losses of different criteria (MSE, Huber, classification cross-entropy) are not comparable: "
            "each curve is in its own checkpoint's loss units. Compare checkpoints on the common metrics below "
            "(validation ab RMSE or PSNR, and the test table).")
-log_y = st.toggle("Logarithmic loss axis", key="curves.log")
+log_y = st.toggle("Logarithmic loss axis", key="curves.log", persist_state="session")
 st.plotly_chart(figures.loss_curves(metas, log_y=log_y), key="curves.loss_chart")
 
-metric = st.radio("Validation metric", list(figures.VAL_METRICS), key="curves.metric", horizontal=True,
-                  format_func=lambda m: {"val_ab_rmse": "ab RMSE", "val_psnr": "PSNR"}[m])
+metric = st.radio("Validation metric", list(figures.VAL_METRICS), key="curves.metric", persist_state="session",
+                  horizontal=True, format_func=lambda m: {"val_ab_rmse": "ab RMSE", "val_psnr": "PSNR"}[m])
 st.plotly_chart(figures.metric_curves(metas, metric), key="curves.metric_chart")
 
 st.subheader("Test metrics")

@@ -9,7 +9,7 @@ ac.require_navigation("pages/dataset.py")
 st.title("Dataset analysis")
 SOURCES = ("A checkpoint's training data", "A folder under the data root")
 st.session_state.setdefault("dataset.source", SOURCES[0])
-source = st.radio("Analyse", SOURCES, key="dataset.source", horizontal=True)
+source = st.radio("Analyse", SOURCES, key="dataset.source", persist_state="session", horizontal=True)
 
 if source == SOURCES[0]:
     cat = ac.require_catalog()
@@ -27,10 +27,10 @@ else:
     if not listed:
         st.info(f"No folder with images under the data root {root}.")
         st.stop()
-    folder = st.selectbox("Folder", listed, key="dataset.folder")
+    folder = st.selectbox("Folder", listed, key="dataset.folder", persist_state="session")
     st.session_state.setdefault("dataset.max_images", 500)
     max_images = st.number_input("Analyse at most (seeded sample beyond)", 10, 20000, step=100,
-                                 key="dataset.max_images")
+                                 key="dataset.max_images", persist_state="session")
     clicked = st.button("Analyse folder", key="dataset.run")
     if not clicked and st.session_state.get("dataset.done") != (folder, max_images):
         st.stop()

@@ -252,6 +252,40 @@ def test_colorize_suggests_the_fluorescence_domain_for_a_fluorescence_upload(dom
     assert not any("fluorescence image" in i.value for i in at.info)
 
 
+def test_choices_survive_a_visit_to_another_page(domain_env, monkeypatch):
+    """Back on Colorize after Compare, the pickers hold what they held and the page runs once.
+
+    Before, Streamlit dropped the state of every widget the Compare run did not draw: the domain went
+    back to scenes, the fluorescence upload switched it again with an ``st.rerun`` (a second run of the
+    page, during which a file dropped on the uploader was lost: 1 upload in about 15 in the soak), and
+    the working size the user chose went back to 512.
+    """
+    import streamlit
+
+    reruns, rerun = [], streamlit.rerun
+    monkeypatch.setattr(streamlit, "rerun", lambda *args, **kwargs: (reruns.append(1), rerun(*args, **kwargs)))
+    at = open_page(PAGES[0])
+    at.file_uploader[0].set_value(("nuclei.tif", fluorescence_tiff16(), "image/tiff")).run()
+    assert len(reruns) == 1  # the domain switch
+    at.select_slider(key="colorize.working_size").set_value(256).run()
+    at.toggle(key="colorize.confidence").set_value(True).run()
+    ok(at)
+    assert at.radio(key="colorize.checkpoint_domain").value == "fluorescence"
+    at.switch_page(PAGES[1]).run()
+    ok(at)
+    at.multiselect(key="compare.checkpoints").set_value(["places500-huber"]).run()
+    at.switch_page(PAGES[0]).run()
+    ok(at)
+    assert len(reruns) == 1  # no second switch, no st.rerun on the way back
+    assert at.radio(key="colorize.checkpoint_domain").value == "fluorescence"
+    assert at.selectbox(key="colorize.checkpoint").value == "fluorescence-huber"
+    assert at.select_slider(key="colorize.working_size").value == 256
+    assert at.toggle(key="colorize.confidence").value is True
+    assert "Download nuclei_fluorescence-huber.png" in download_labels(at)
+    at.switch_page(PAGES[1]).run()
+    assert at.multiselect(key="compare.checkpoints").value == ["places500-huber"]
+
+
 def test_colorize_vivid_checkpoint_has_a_temperature_slider(domain_env):
     at = open_page(PAGES[0])
     assert not at.slider  # regression checkpoint first: no temperature
