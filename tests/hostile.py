@@ -2,11 +2,12 @@
 
 ``make_corpus(folder)`` writes every case and returns ``{case name: (file path, expectation)}``
 where the expectation is ``"ok"`` (a correct image must come back) or ``"error"`` (the
-documented :class:`colorcore.ImageError` must be raised).  Used by the library, CLI and app tests.
+documented :class:`colorcore.ImageError` must be raised).  Used by the library, CLI, app and API tests.
 """
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 import zlib
 from pathlib import Path
@@ -74,6 +75,35 @@ def _animated_gif() -> bytes:
     frames = [Image.fromarray(np.full((16, 16), v, np.uint8)).convert("P") for v in (0, 128, 255)]
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buf.getvalue()
+
+
+def _ome_named_channels(rng, names: list[str], axes: str = "CYX", planes: int = 1) -> bytes:
+    """An OME-TIFF of 16-bit planes whose channels carry ``names`` (any script) in its OME-XML."""
+    shape = (len(names), planes, 24, 40) if axes == "CZYX" else (len(names), 24, 40)
+    data = (rng.random(shape) * 60000).astype(np.uint16)
+    return _tiff(data, metadata={"axes": axes, "Channel": {"Name": names}}, ome=True)
+
+
+def _zstack_in_one_page() -> bytes:
+    """A zlib-compressed 64-plane z-stack stored as one volumetric (SGI ImageDepth) page: reading a plane
+    would decode the whole volume, 64 bytes for each pixel of the plane."""
+    return _tiff(np.zeros((64, 128, 128), np.uint8), volumetric=True, tile=(16, 16), compression="zlib",
+                 photometric="minisblack")
+
+
+def _stack_of_huge_planes(channels: int = 2, size: int = 6000, tile: int = 1024) -> bytes:
+    """A 1.8 MB zlib-compressed OME-TIFF (axes CYXS) of ``channels`` ``size`` x ``size`` RGB float64 planes:
+    each plane decodes to 864 MB (24 bytes a pixel, under the per-pixel limit, over the per-plane one).
+
+    Every tile is the same pre-compressed tile of zeros, so nothing of that size is ever made here.
+    """
+    encoded = zlib.compress(bytes(tile * tile * 3 * 8), 9)
+    n_tiles = channels * (-(-size // tile)) ** 2
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, itertools.repeat(encoded, n_tiles), shape=(channels, size, size, 3), dtype=np.float64,
+                     tile=(tile, tile), compression="zlib", photometric="rgb", planarconfig="contig",
+                     metadata={"axes": "CYXS"}, ome=True)
     return buf.getvalue()
 
 
@@ -146,6 +176,19 @@ def _cases() -> dict:
         "webp.webp": (_webp(rgb), "ok"),
         "ünïcødé_名前.png": (png, "ok"),
         ("x" * 200) + ".png": (png, "ok"),
+        # issue 21: channel names, file names and stacks the explorer and its API must take
+        "channels_greek_cjk.ome.tif": (_ome_named_channels(rng, ["α-tubulin", "微管"]), "ok"),
+        "channels_cyrillic_arabic_z.ome.tif": (_ome_named_channels(rng, ["ядро", "خلية"], "CZYX", 3), "ok"),
+        "细胞 0.png": (_png(rng.integers(0, 256, (18, 26), dtype=np.uint8)), "ok"),
+        "κύτταρα 1.tif": (_tiff(rng.integers(0, 65535, (22, 14), dtype=np.uint16)), "ok"),
+        "خلية 2.jpg": (_jpeg(Image.fromarray(rng.integers(0, 256, (16, 32, 3), dtype=np.uint8))), "ok"),
+        "célula à 3.png": (_png(rng.integers(0, 256, (30, 12, 3), dtype=np.uint8)), "ok"),
+        "cafe\u0301 noir 4.png": (_png(rng.integers(0, 256, (10, 20), dtype=np.uint8)), "ok"),  # NFD, as macOS
+        "zstack_in_one_page.tif": (_zstack_in_one_page(), "error"),
+        "tczyx_48_samples.ome.tif": (_tiff(np.zeros((2, 2, 3, 64, 64, 48), np.uint16), photometric="minisblack",
+                                           planarconfig="contig", compression="zlib",
+                                           metadata={"axes": "TCZYXS"}, ome=True), "error"),
+        "channels_of_864MB_planes.ome.tif": (_stack_of_huge_planes(), "error"),
     }
     return cases
 

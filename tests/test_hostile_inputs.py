@@ -1,6 +1,7 @@
 """Every hostile or odd file gets the documented error or a correct image, in the library and the CLI."""
 import numpy as np
 import pytest
+from PIL import Image
 
 from colorcore.cli import main
 from colorcore.io import ImageError, read_image
@@ -16,19 +17,39 @@ def test_corpus_is_large_enough():
     assert len(CASES) >= 40
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_library_raises_documented_error_or_returns_a_correct_image(corpus, name):
-    path, expect = corpus[name]
+def _check_library(path, expect) -> str:
+    """The documented error naming the file, or a correct image: what ``read_image`` gave ("error" or "ok")."""
     if expect == "error":
         with pytest.raises(ImageError) as info:
             read_image(path)
         assert path.name in str(info.value)
-        return
+        return "error"
     image, info = read_image(path)
     assert image.dtype == np.float32 and image.ndim in (2, 3)
     assert image.ndim == 2 or image.shape[2] == 3
     assert np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1
     assert (info.height, info.width) == image.shape[:2]
+    return "ok"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_library_raises_documented_error_or_returns_a_correct_image(corpus, name):
+    _check_library(*corpus[name])
+
+
+def test_library_handles_the_whole_corpus(corpus, capsys):
+    outcomes, problems = [], {}
+    for name, (path, expect) in corpus.items():
+        try:
+            outcomes.append(_check_library(path, expect))
+        except Exception as err:  # noqa: BLE001 - counted, then reported below
+            problems[name] = f"{type(err).__name__}: {err}"
+    refused, read = outcomes.count("error"), outcomes.count("ok")
+    with capsys.disabled():
+        print(f"\nlibrary hostile corpus: {len(corpus)} tried, {len(outcomes)} handled "
+              f"({refused} refused with ImageError, {read} read)")
+    assert not problems, problems
+    assert len(outcomes) == len(corpus) == len(CASES)
 
 
 def test_specific_results(corpus):
@@ -56,3 +77,29 @@ def test_cli_exits_0_or_2_with_one_line_per_bad_file(corpus, tiny_checkpoint, tm
     assert "Traceback" not in captured.err
     written = sorted((tmp_path / "out").glob("*.png"))
     assert len(written) == len(paths) - n_bad
+    # per file: a bad one has its one error line and no output, a good one its PNG at the input's size
+    refused, answered, problems = 0, 0, {}
+    for name, (path, expect) in corpus.items():
+        stem = path.stem[:-4] if path.stem.lower().endswith(".ome") else path.stem
+        out = tmp_path / "out" / f"{stem}.png"
+        lines = [line for line in errors if f"{path.name}: " in line]
+        if expect == "error":
+            if len(lines) == 1 and not out.exists():
+                refused += 1
+            else:
+                problems[name] = f"error lines {lines}, output written: {out.exists()}"
+            continue
+        _, info = read_image(path)
+        if lines or not out.exists():
+            problems[name] = f"error lines {lines}, output written: {out.exists()}"
+            continue
+        with Image.open(out) as png:
+            if (png.height, png.width) == (info.height, info.width):
+                answered += 1
+            else:
+                problems[name] = f"PNG is {png.height} x {png.width}, the input {info.height} x {info.width}"
+    with capsys.disabled():
+        print(f"\nCLI hostile corpus: {len(corpus)} tried, {refused + answered} handled "
+              f"({refused} refused with an error line, {answered} written)")
+    assert not problems, problems
+    assert refused + answered == len(corpus)
