@@ -7,8 +7,9 @@ submitted.  A waiting caller can ask where its job stands (:meth:`WorkQueue.stat
 ahead of it and an estimate of its wait from the measured duration of recent jobs); a
 queue holding ``max_waiting`` jobs refuses more with :class:`QueueFull` instead of
 letting work pile up; a job that raises hands its exception to its caller and the worker
-goes on with the next one.  The command line and the library do not use it: it is the
-server's.
+goes on with the next one; a job that runs past ``job_limit_s`` (a hung decoder, say) is given
+up: its caller gets :class:`JobTimeout` and a new worker takes the stuck one's place, so the
+queue keeps moving.  The command line and the library do not use it: it is the server's.
 
 What a page does before its job is queued (decoding an upload) passes a :class:`Turnstile`, one
 session at a time in arrival order, so that when many people upload at once the first upload is
@@ -42,12 +43,18 @@ FIRST_GUESS_S = 1.0
 DURATION_SMOOTHING = 0.3
 #: Environment variable: uploads decoded at once by the server's turnstile (default 1).
 INTAKE_ENV = "COLORCORE_INTAKE"
+#: Environment variable: seconds a job may run before the server's queue gives up on it (default 600).
+JOB_LIMIT_ENV = "COLORCORE_JOB_LIMIT_S"
 #: One call for :meth:`WorkQueue.submit_many`: ``(fn, args, kwargs)``.
 Call = tuple[Callable[..., Any], tuple, dict]
 
 
 class QueueFull(RuntimeError):
     """The queue already holds as many waiting jobs as it accepts; try again shortly."""
+
+
+class JobTimeout(RuntimeError):
+    """A job ran longer than its queue's ``job_limit_s``: the queue gave up on it and replaced its worker."""
 
 
 @dataclass
@@ -138,11 +145,20 @@ class WorkQueue:
         torch intra-op threads for the whole process (None: leave torch's setting), set by the workers as
         they start, before their first job: torch is imported there, not in the thread that makes the queue
         (a server's start-up thread answers sooner).
+    job_limit_s : float or None
+        Seconds a job may run (None: no limit).  Past it the job's caller gets :class:`JobTimeout` and a
+        new worker thread takes the place of the one stuck in it (a Python thread cannot be stopped: the
+        stuck one ends by itself if its job ever returns, its result discarded).
     """
 
-    def __init__(self, workers: int = 1, max_waiting: int = 32, threads: int | None = None):
+    def __init__(self, workers: int = 1, max_waiting: int = 32, threads: int | None = None,
+                 job_limit_s: float | None = None):
         if workers < 1 or max_waiting < 1:
             raise ValueError(f"workers and max_waiting must be >= 1, got {workers} and {max_waiting}")
+        if job_limit_s is not None and job_limit_s <= 0:
+            raise ValueError(f"job_limit_s must be > 0, got {job_limit_s}")
+        self.job_limit_s = job_limit_s
+        self.given_up = 0  #: jobs given up for running past job_limit_s
         self.threads = threads
         self.workers = workers
         self.max_waiting = max_waiting
@@ -154,10 +170,17 @@ class WorkQueue:
         self._closed = False
         self.completed = 0
         self.max_running_seen = 0
-        self._threads = [threading.Thread(target=self._serve, name=f"colorcore-queue-{i}", daemon=True)
-                         for i in range(workers)]
-        for thread in self._threads:
-            thread.start()
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+        for _ in range(workers):
+            self._start_worker()
+        if job_limit_s is not None:
+            threading.Thread(target=self._watch, name="colorcore-queue-watch", daemon=True).start()
+
+    def _start_worker(self) -> None:
+        thread = threading.Thread(target=self._serve, name=f"colorcore-queue-{len(self._threads)}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     @classmethod
     def for_this_machine(cls) -> "WorkQueue":
@@ -165,7 +188,8 @@ class WorkQueue:
         (``$COLORCORE_THREADS`` overrides, e.g. when several server processes share one machine)."""
         workers = _env_int(WORKERS_ENV, 1)
         threads = _env_int(THREADS_ENV, max(1, (os.cpu_count() or 1) // workers))
-        return cls(workers=workers, max_waiting=_env_int(MAX_WAITING_ENV, 32), threads=threads)
+        return cls(workers=workers, max_waiting=_env_int(MAX_WAITING_ENV, 32), threads=threads,
+                   job_limit_s=_env_int(JOB_LIMIT_ENV, 600))
 
     def submit(self, fn: Callable[..., Any], *args, **kwargs) -> Job:
         """Queue ``fn(*args, **kwargs)``; returns its :class:`Job` at once.
@@ -248,6 +272,7 @@ class WorkQueue:
                 job._error = RuntimeError("the server is shutting down")
                 job._done.set()
             self._lock.notify_all()
+        self._stopped.set()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -277,16 +302,39 @@ class WorkQueue:
                 job.started = time.monotonic()
                 self._running[job.id] = job
                 self.max_running_seen = max(self.max_running_seen, len(self._running))
+            result, error = None, None
             try:
-                job._result = job.fn(*job.args, **job.kwargs)
+                result = job.fn(*job.args, **job.kwargs)
             except BaseException as err:  # noqa: BLE001 - handed to the caller; the worker goes on
-                job._error = err
+                error = err
             with self._lock:
-                job.finished = time.monotonic()
-                del self._running[job.id]
+                if self._running.pop(job.id, None) is None:  # given up (_give_up): another worker serves now
+                    return
+                job._result, job._error, job.finished = result, error, time.monotonic()
                 self._mean_s += DURATION_SMOOTHING * ((job.finished - job.started) - self._mean_s)
                 self.completed += 1
                 job._done.set()
+
+    def _watch(self) -> None:
+        """Give up the jobs running past :attr:`job_limit_s` (checked a few times a limit, at least once a second)."""
+        every = min(1.0, self.job_limit_s / 4)
+        while not self._stopped.wait(every):  # not self._lock.wait: a notify meant for a worker must reach one
+            with self._lock:
+                now = time.monotonic()
+                for job in [j for j in self._running.values() if now - j.started > self.job_limit_s]:
+                    self._give_up(job, now)
+
+    def _give_up(self, job: Job, now: float) -> None:
+        """Fail ``job`` with :class:`JobTimeout` and start a worker in its stuck worker's place (lock held)."""
+        del self._running[job.id]
+        job._error = JobTimeout(f"the job ran over the server's limit of {self.job_limit_s:g} s and was given up; "
+                                "try again, with a smaller working size or image if it happens again")
+        job.finished = now
+        self.given_up += 1
+        job._done.set()
+        logging.getLogger(__name__).error("colorcore: gave up job %d (%s) after %.0f s; a new worker replaces its own",
+                                          job.id, getattr(job.fn, "__name__", job.fn), now - job.started)
+        self._start_worker()
 
 
 class Turnstile:

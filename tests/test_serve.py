@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from colorcore.serve import JobStatus, QueueFull, Server, Turnstile, WorkQueue
+from colorcore.serve import JobCache, JobStatus, JobTimeout, QueueFull, Server, Turnstile, WorkQueue
 
 
 @pytest.fixture()
@@ -67,6 +67,47 @@ def test_a_failing_job_reaches_its_caller_and_the_next_job_runs():
         bad.result(5)
     assert good.result(5) == "fine"
     queue.shutdown()
+
+
+def test_a_hung_job_is_given_up_and_the_queue_goes_on(gate):
+    """A job that never returns (a hung decoder) used to hold its worker for good: every later job waited
+    forever. Past the limit its caller gets JobTimeout, a new worker serves the rest, and the stuck one's
+    late result is dropped (its worker then ends)."""
+    queue = WorkQueue(workers=1, max_waiting=8, job_limit_s=0.3)
+    stuck = queue.submit(lambda: (gate.wait(30), "late")[1])
+    after = [queue.submit(lambda i=i: i * i) for i in range(3)]
+    with pytest.raises(JobTimeout, match="limit of 0.3 s"):
+        stuck.result(5)
+    assert [job.result(5) for job in after] == [0, 1, 4]
+    assert queue.given_up == 1 and queue.completed == 3
+    gate.set()
+    time.sleep(0.2)
+    with pytest.raises(JobTimeout):  # the late result does not replace the answer its caller already got
+        stuck.result(0)
+    assert sum(thread.is_alive() for thread in queue._threads) == 1  # the stuck worker ended
+    assert queue.submit(lambda: "next").result(5) == "next"
+    queue.shutdown()
+
+
+def test_a_given_up_job_is_retried_by_the_cache(gate):
+    queue = WorkQueue(workers=1, max_waiting=8, job_limit_s=0.2)
+    cache = JobCache(queue)
+    first = cache.get_or_submit("key", gate.wait, 30)
+    with pytest.raises(JobTimeout):
+        first.result(5)
+    assert cache.get_or_submit("key", lambda: "again").result(5) == "again"
+    gate.set()
+    queue.shutdown()
+
+
+def test_the_job_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COLORCORE_JOB_LIMIT_S", "45")
+    queue = WorkQueue.for_this_machine()
+    assert queue.job_limit_s == 45
+    queue.shutdown()
+    monkeypatch.setenv("COLORCORE_JOB_LIMIT_S", "-1")
+    with pytest.raises(ValueError, match="COLORCORE_JOB_LIMIT_S must be a whole number"):
+        WorkQueue.for_this_machine()
 
 
 def test_never_more_jobs_at_once_than_workers():

@@ -28,7 +28,7 @@ from starlette.routing import Mount, Route
 from ..checkpoints import CheckpointError, catalog_names
 from ..metadata import default_temperature, model_spec, split_metrics
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
-from ..serve import QueueFull, get_server
+from ..serve import JobTimeout, QueueFull, get_server
 from .catalog import domain_of, public_description, read_catalog
 from .downloads import DOWNLOADS
 from .inputs import APP_MAX_PIXELS
@@ -211,6 +211,8 @@ async def _colorize(request: Request, max_bytes: int) -> Response:
         raise ApiError(413 if err.too_large else 422, str(err)) from None
     except CheckpointError as err:
         raise ApiError(404, str(err)) from None
+    except JobTimeout as err:
+        return _busy(err, 503)
     except ValueError as err:
         raise ApiError(400, str(err)) from None
     suffix, media_type = RESULT_FORMATS[options["fmt"]]
@@ -219,8 +221,9 @@ async def _colorize(request: Request, max_bytes: int) -> Response:
                     headers={"Content-Disposition": content_disposition(out_name), **facts})
 
 
-def _busy(err: QueueFull) -> Response:
-    return JSONResponse({"error": str(err)}, status_code=429, headers={"Retry-After": str(RETRY_AFTER_S)})
+def _busy(err: RuntimeError, status: int = 429) -> Response:
+    """A full queue (429) or a job the queue gave up (503): JSON, with ``Retry-After``."""
+    return JSONResponse({"error": str(err)}, status_code=status, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 async def _download(request: Request) -> Response:
@@ -233,6 +236,8 @@ async def _download(request: Request) -> Response:
         body = await asyncio.to_thread(download.make)
     except QueueFull as err:
         return _busy(err)
+    except JobTimeout as err:
+        return _busy(err, 503)
     except (ImageError, CheckpointError, OSError) as err:
         raise ApiError(410, f"{download.file_name} could not be made: {err}") from None
     return Response(body, media_type=download.mime, headers={
