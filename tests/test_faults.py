@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +164,56 @@ def test_a_checkpoint_replaced_while_it_loads_is_loaded_whole_from_one_version(t
         sys.setswitchinterval(interval)
     assert replaced[0] > LOADS and seen == {"weights 0.25", "weights 0.5"}  # the file did change under the loads
     assert not mixes, f"{len(mixes)} of {LOADS} loads mixed the metadata of one version with the weights of another"
+
+
+def _replace_keeping_size_and_mtime(source: Path, target: Path, how: str) -> None:
+    """Put ``source`` (as long as ``target``) in place of ``target`` so that size and mtime stay what they were.
+
+    ``"cp -p"``: copied over the file in place (same inode), keeping the source's mtime, set to the target's;
+    ``"rename"``: a staged copy given the target's mtime, renamed onto it (a new inode, e.g. an admin's
+    ``rsync -t`` or ``cp -p`` then ``mv``).
+    """
+    before = target.stat()
+    if how == "cp -p":
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+        shutil.copy2(source, target)  # what ``cp -p`` does: the bytes, then the source's times
+    else:
+        staged = target.with_name(".staged")
+        shutil.copyfile(source, staged)
+        os.utime(staged, ns=(before.st_atime_ns, before.st_mtime_ns))
+        os.replace(staged, target)
+    after = target.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert (after.st_ino == before.st_ino) == (how == "cp -p")
+
+
+@pytest.mark.parametrize("how", ["cp -p", "rename"])
+def test_a_checkpoint_replaced_by_one_of_the_same_size_and_mtime_is_loaded_afresh(tiny_checkpoint, tmp_path,
+                                                                                   monkeypatch, how):
+    """The file's stamp (what the server's checkpoint cache, the result cache and the pages' catalog are keyed
+    by) changes, so the new version is loaded; before, the stamp was path, size and mtime only, and the old
+    version was served until the server restarted."""
+    from colorcore.app.catalog import catalog_stamps
+    from colorcore.checkpoints import checkpoint_stamp
+    from colorcore.serve import CheckpointStore
+
+    old, new = (_version(tiny_checkpoint, tmp_path, value) for value in (0.25, 0.75))
+    assert old.stat().st_size == new.stat().st_size
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    target = catalog / "cells.safetensors"
+    shutil.copyfile(old, target)
+    monkeypatch.setenv("COLORCORE_CHECKPOINTS", str(catalog))
+    store = CheckpointStore()
+    assert store.get("cells").meta["description"] == "weights 0.25"
+    stamp, stamps = checkpoint_stamp("cells"), catalog_stamps()
+    time.sleep(0.05)  # file times come from the kernel's coarse clock (a few ms): let it move on
+
+    _replace_keeping_size_and_mtime(new, target, how)
+    ckpt = store.get("cells")
+    assert ckpt.meta["description"] == "weights 0.75"
+    assert float(next(ckpt.model.parameters()).detach().flatten()[0]) == 0.75
+    assert checkpoint_stamp("cells") != stamp and catalog_stamps() != stamps  # the pages re-read the catalog
 
 
 def _post_colorize(checkpoint: str, png: bytes):
