@@ -18,6 +18,7 @@ Model work and caching:
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable
 
@@ -48,6 +49,8 @@ POLL_S = 0.25
 DOWNLOAD_PATIENCE_S = 120
 #: Session-state key of the images uploaded in this session, shared by the pages.
 SHARED_INPUTS_KEY = "app.inputs"
+
+_log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------
@@ -132,6 +135,20 @@ def _wait(job: Job, what: str):
         note.empty()
 
 
+def _job_failed(loaded: LoadedImage, what: str, err: Exception) -> None:
+    """An ``st.error`` saying that ``what`` (which names the checkpoint) failed for ``loaded``, with the error's
+    type and message; the traceback of an unexpected failure (not a checkpoint that cannot be read) is logged."""
+    if not isinstance(err, CheckpointError):
+        _log.error("colorcore: %s failed for %s", what, loaded.name, exc_info=err)
+    st.error(f"{loaded.name}: {what} failed ({type(err).__name__}: {err})")
+
+
+def _say_busy(loaded: LoadedImage, err: QueueFull, retry: str) -> None:
+    """The full queue's warning, with a "Try again" button (key ``retry.<digest>.<retry>``)."""
+    st.warning(f"{loaded.name}: {err}. Your upload and earlier results are kept.", icon=":material/group:")
+    st.button("Try again", key=f"retry.{loaded.digest}.{retry}", icon=":material/refresh:")
+
+
 def _patient_submit(key: tuple, fn: Callable, *args) -> Job:
     """Queue a download's job, waiting for room rather than failing (a click must not be lost)."""
     deadline = time.monotonic() + DOWNLOAD_PATIENCE_S
@@ -158,11 +175,22 @@ def full_resolution_file(loaded: LoadedImage, result: Colorized, name: str, work
 
 def full_resolution_metrics(loaded: LoadedImage, outputs: dict[str, Colorized], working_size: int | None) -> list[dict]:
     """Compare-table rows of the checkpoints ``outputs`` measured on their full-resolution results: queued
-    together, then waited for (with a note)."""
-    jobs = get_server().results.get_or_submit_many(
-        [(("metrics", *_result_key(loaded, name, working_size, None)), results.full_resolution_metrics,
-          (loaded.image, result, name), {}) for name, result in outputs.items()])
-    return [_wait(job, "measurement") for job in jobs]
+    together, then waited for (with a note). A full queue is said (with "Try again"), a failed measurement
+    reported (naming file and checkpoint); the rows of those measured are returned."""
+    try:
+        jobs = get_server().results.get_or_submit_many(
+            [(("metrics", *_result_key(loaded, name, working_size, None)), results.full_resolution_metrics,
+              (loaded.image, result, name), {}) for name, result in outputs.items()])
+    except QueueFull as err:
+        _say_busy(loaded, err, f"metrics.{'+'.join(outputs)}")
+        return []
+    rows = []
+    for name, job in zip(outputs, jobs):
+        try:
+            rows.append(_wait(job, "measurement"))
+        except Exception as err:  # noqa: BLE001 - whatever the job raised (torch, numpy, a bug) is said, not raised
+            _job_failed(loaded, f"measuring {name}", err)
+    return rows
 
 
 def _verdicts_job(image, names: tuple) -> dict:
@@ -171,14 +199,19 @@ def _verdicts_job(image, names: tuple) -> dict:
 
 def in_domain_elsewhere(loaded: LoadedImage, cat: Catalog, name: str) -> list[str] | None:
     """The other catalog checkpoints for which ``loaded`` is in domain, closest first, via the queue (shared
-    by all sessions); None when the queue is full."""
+    by all sessions); None when the queue is full or the check failed (reported, naming file and checkpoint)."""
     names = tuple(n for n in trust.checkable(cat.metas) if n != name)
     key = ("domain", loaded.digest, tuple((n, checkpoint_stamp(n)) for n in names))
     try:
         job = get_server().results.get_or_submit(key, _verdicts_job, loaded.image, names)
     except QueueFull:
         return None
-    return trust.in_domain_names(_wait(job, "domain check"))
+    try:
+        found = _wait(job, "domain check")
+    except Exception as err:  # noqa: BLE001 - whatever the job raised is said, not raised: the result still shows
+        _job_failed(loaded, f"checking which checkpoints other than {name} suit it", err)
+        return None
+    return trust.in_domain_names(found)
 
 
 def domain_warning(loaded: LoadedImage, cat: Catalog, name: str, result: Colorized) -> None:
@@ -441,15 +474,14 @@ def colorize_all_or_report(loaded: LoadedImage, names: list[str], working_size: 
     try:
         jobs = submit_previews(loaded.image, loaded.digest, names, working_size, temperature, side)
     except QueueFull as err:
-        st.warning(f"{loaded.name}: {err}. Your upload and earlier results are kept.", icon=":material/group:")
-        st.button("Try again", key=f"retry.{loaded.digest}.{'+'.join(names)}", icon=":material/refresh:")
+        _say_busy(loaded, err, "+".join(names))
         return {}
     done = {}
     for name, job in jobs.items():
         try:
             done[name] = _wait(job, "image")
-        except (ValueError, RuntimeError, MemoryError, CheckpointError) as err:
-            st.error(f"{loaded.name}: colorizing with {name} failed ({type(err).__name__}: {err})")
+        except Exception as err:  # noqa: BLE001 - whatever the job raised (torch, numpy, a bug) is said, not raised
+            _job_failed(loaded, f"colorizing with {name}", err)
     return done
 
 

@@ -96,10 +96,12 @@ def resolve(name_or_path: str | os.PathLike, *, catalog_only: bool = False) -> P
 
 
 def checkpoint_stamp(name: str) -> str:
-    """Identity of a checkpoint file's current version (path, size, mtime); ``""`` for ``gray``.
+    """Identity of a checkpoint file's current version (path, inode, size, mtime, ctime); ``""`` for ``gray``.
 
     Cache keys include it, so a checkpoint rewritten by a running training
-    (atomic replace) is loaded afresh instead of served stale.
+    (atomic replace) is loaded afresh instead of served stale.  The inode tells a file renamed into place
+    with the same size and a preserved mtime; the ctime, which nobody can set, a copy in place with them
+    (``cp -p``).
 
     Raises
     ------
@@ -110,7 +112,7 @@ def checkpoint_stamp(name: str) -> str:
         return ""
     path = resolve(name, catalog_only=True)
     st = path.stat()
-    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+    return f"{path}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def _header_of(fh: BinaryIO, name: str) -> tuple[dict, int]:

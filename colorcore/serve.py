@@ -305,8 +305,11 @@ class WorkQueue:
             result, error = None, None
             try:
                 result = job.fn(*job.args, **job.kwargs)
-            except BaseException as err:  # noqa: BLE001 - handed to the caller; the worker goes on
+            except Exception as err:  # noqa: BLE001 - handed to the caller; the worker goes on
                 error = err
+            except BaseException as err:  # SystemExit, KeyboardInterrupt: re-raised as such, it would end the caller
+                error = RuntimeError(f"the job ended with {type(err).__name__}: {err}")
+                error.__cause__ = err
             with self._lock:
                 if self._running.pop(job.id, None) is None:  # given up (_give_up): another worker serves now
                     return

@@ -33,10 +33,11 @@ from helpers import APP, STUDY_NAMES, color_png, download_labels, gray_tiff16, o
 MAX_WAITING = 8
 #: Seconds a blocked job may wait before it gives up (never reached when the test passes).
 PATIENCE_S = 30
-#: What the failing jobs raise: torch out of memory, numpy out of memory, a bug.
+#: What the failing jobs raise: torch out of memory, numpy out of memory, a bug, a library that calls exit()
+#: (before, that SystemExit ended the page's run: it showed nothing at all).
 ERRORS = [RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 64 GB"),
           MemoryError("Unable to allocate 6.4 GiB for an array with shape (40000, 40000)"),
-          KeyError("model.encoder.weight")]
+          KeyError("model.encoder.weight"), SystemExit(3)]
 #: The checkpoint whose job fails on the Compare page (the others' go through).
 FAILING = "places500-mse"
 
