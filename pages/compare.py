@@ -55,5 +55,6 @@ else:
                "does (the tiles above are previews). cast a\\*/b\\*: mean predicted minus true a\\*/b\\* "
                "(0 = no cast). colorfulness_gt is the original's.")
     rows = ac.full_resolution_metrics(loaded, measured, working_size)
-    st.dataframe(rows, hide_index=True,
-                 column_config={k: st.column_config.NumberColumn(format="%.3f") for k in results.COMPARE_COLUMNS})
+    if rows:
+        st.dataframe(rows, hide_index=True,
+                     column_config={k: st.column_config.NumberColumn(format="%.3f") for k in results.COMPARE_COLUMNS})
