@@ -45,6 +45,8 @@ from colorcore.serve import Job, QueueFull, get_server
 
 #: Seconds between updates of a waiting page's place in the queue.
 POLL_S = 0.25
+#: Seconds between redraws of an out-of-domain warning whose other checkpoints are still being checked.
+NOTE_POLL_S = 1.0
 #: Seconds a download waits for room in a full queue before it gives up.
 DOWNLOAD_PATIENCE_S = 120
 #: Session-state key of the images uploaded in this session, shared by the pages.
@@ -197,30 +199,51 @@ def _verdicts_job(image, names: tuple) -> dict:
     return trust.verdicts(image, ((name, checkpoint(name)) for name in names))
 
 
-def in_domain_elsewhere(loaded: LoadedImage, cat: Catalog, name: str) -> list[str] | None:
-    """The other catalog checkpoints for which ``loaded`` is in domain, closest first, via the queue (shared
-    by all sessions); None when the queue is full or the check failed (reported, naming file and checkpoint)."""
+def in_domain_elsewhere(loaded: LoadedImage, cat: Catalog, name: str) -> Job | None:
+    """The job finding the other catalog checkpoints for which ``loaded`` is in domain (shared by all sessions),
+    queued in the background lane: it runs only when no result is waiting, its own page's or anyone else's.
+    None when that lane is full."""
     names = tuple(n for n in trust.checkable(cat.metas) if n != name)
     key = ("domain", loaded.digest, tuple((n, checkpoint_stamp(n)) for n in names))
     try:
-        job = get_server().results.get_or_submit(key, _verdicts_job, loaded.image, names)
+        return get_server().results.get_or_submit_many([(key, _verdicts_job, (loaded.image, names), {})],
+                                                       background=True)[0]
     except QueueFull:
         return None
+
+
+def _suggestions(loaded: LoadedImage, name: str, job: Job | None) -> list[str] | None:
+    """The checkpoints ``job`` found (closest first); None while it runs, without it, or when it failed (said)."""
+    if job is None or not job.done:
+        return None
     try:
-        found = _wait(job, "domain check")
+        return trust.in_domain_names(job.result())
     except Exception as err:  # noqa: BLE001 - whatever the job raised is said, not raised: the result still shows
         _job_failed(loaded, f"checking which checkpoints other than {name} suit it", err)
         return None
-    return trust.in_domain_names(found)
+
+
+def _domain_warning_now(loaded: LoadedImage, cat: Catalog, name: str, result: Colorized, job: Job | None) -> None:
+    text = trust.warning_text(name, cat.metas[name], result.domain_score, _suggestions(loaded, name, job))
+    if job is not None and not job.done:
+        text += " Checking which other checkpoints suit it..."
+    st.warning(text, icon=":material/warning:")
 
 
 def domain_warning(loaded: LoadedImage, cat: Catalog, name: str, result: Colorized) -> None:
     """An ``st.warning`` when ``loaded`` is outside ``name``'s training domain, naming the checkpoints for which
-    it is in domain; nothing for an in-domain image or a checkpoint without a domain check."""
+    it is in domain; nothing for an in-domain image or a checkpoint without a domain check.
+
+    The page does not wait for those names (:func:`in_domain_elsewhere`): until they are known the warning
+    says they are being checked, and redraws itself (an ``st.fragment`` polling every ``NOTE_POLL_S``) once
+    they are."""
     if result.in_domain is not False:
         return
-    suggestions = in_domain_elsewhere(loaded, cat, name)
-    st.warning(trust.warning_text(name, cat.metas[name], result.domain_score, suggestions), icon=":material/warning:")
+    job = in_domain_elsewhere(loaded, cat, name)
+    if job is None or job.done:
+        _domain_warning_now(loaded, cat, name, result, job)
+    else:
+        st.fragment(_domain_warning_now, run_every=NOTE_POLL_S)(loaded, cat, name, result, job)
 
 
 def confidence_view(result: Colorized, name: str) -> None:

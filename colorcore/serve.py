@@ -7,7 +7,8 @@ submitted.  A waiting caller can ask where its job stands (:meth:`WorkQueue.stat
 ahead of it and an estimate of its wait from the measured duration of recent jobs); a
 queue holding ``max_waiting`` jobs refuses more with :class:`QueueFull` instead of
 letting work pile up; a job that raises hands its exception to its caller and the worker
-goes on with the next one; a job that runs past ``job_limit_s`` (a hung decoder, say) is given
+goes on with the next one; a background job (work that only adds a note to a page) runs only
+when no other job waits, so it never delays anyone's result; a job that runs past ``job_limit_s`` (a hung decoder, say) is given
 up: its caller gets :class:`JobTimeout` and a new worker takes the stuck one's place, so the
 queue keeps moving.  The command line and the library do not use it: it is the server's.
 
@@ -163,6 +164,7 @@ class WorkQueue:
         self.workers = workers
         self.max_waiting = max_waiting
         self._waiting: deque[Job] = deque()
+        self._background: deque[Job] = deque()  # served only when _waiting is empty
         self._running: dict[int, Job] = {}
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
@@ -201,26 +203,29 @@ class WorkQueue:
         """
         return self.submit_many([(fn, args, kwargs)])[0]
 
-    def submit_many(self, calls: Sequence[Call]) -> list[Job]:
+    def submit_many(self, calls: Sequence[Call], background: bool = False) -> list[Job]:
         """Queue several calls ``(fn, args, kwargs)`` together, in order, next to each other; returns their jobs.
 
         One caller's jobs (a page's several checkpoints) then wait as one block: a job submitted
         by anybody later starts after all of them, so that caller is served first come first
         served as a whole instead of alternating with the others.  All or none are queued.
+        ``background`` jobs (first come first served among themselves) start only when no other
+        job waits: work nobody's result waits for.
 
         Raises
         ------
         QueueFull
-            If fewer than ``len(calls)`` more jobs may wait (nothing is queued then).
+            If fewer than ``len(calls)`` more jobs may wait in their lane (nothing is queued then).
         """
         with self._lock:
             if self._closed:
                 raise RuntimeError("the queue has been shut down")
-            if len(self._waiting) + len(calls) > self.max_waiting:
-                raise QueueFull(f"the server is busy: {len(self._waiting)} images are already waiting; "
-                                "try again in a moment")
+            lane = self._background if background else self._waiting
+            if len(lane) + len(calls) > self.max_waiting:
+                raise QueueFull(f"the server is busy: {len(lane)} {'checks' if background else 'images'} are "
+                                "already waiting; try again in a moment")
             jobs = [Job(next(self._ids), fn, tuple(args), dict(kwargs)) for fn, args, kwargs in calls]
-            self._waiting.extend(jobs)
+            lane.extend(jobs)
             self._lock.notify(len(jobs))
             return jobs
 
@@ -232,7 +237,9 @@ class WorkQueue:
             if job.id in self._running:
                 elapsed = time.monotonic() - (job.started or time.monotonic())
                 return JobStatus("running", 0, max(0.0, self._mean_s - elapsed))
-            ahead = sum(1 for other in self._waiting if other.id < job.id)
+            in_background = any(other is job for other in self._background)
+            ahead = (len(self._waiting) + sum(1 for other in self._background if other.id < job.id) if in_background
+                     else sum(1 for other in self._waiting if other.id < job.id))
             ahead_total = ahead + len(self._running)
             rounds = ahead // self.workers + 1  # batches of `workers` jobs before and including this one
             return JobStatus("waiting", ahead_total, rounds * self._mean_s + (self._mean_s if self._running else 0.0))
@@ -261,14 +268,14 @@ class WorkQueue:
     def waiting(self) -> int:
         """Jobs waiting now (not counting running ones)."""
         with self._lock:
-            return len(self._waiting)
+            return len(self._waiting) + len(self._background)
 
     def shutdown(self, timeout: float | None = 5.0) -> None:
         """Stop the workers after the running jobs; waiting jobs fail with ``RuntimeError``."""
         with self._lock:
             self._closed = True
-            while self._waiting:
-                job = self._waiting.popleft()
+            while self._waiting or self._background:
+                job = (self._waiting or self._background).popleft()
                 job._error = RuntimeError("the server is shutting down")
                 job._done.set()
             self._lock.notify_all()
@@ -294,11 +301,11 @@ class WorkQueue:
             self._set_torch_threads()
         while True:
             with self._lock:
-                while not self._waiting and not self._closed:
+                while not self._waiting and not self._background and not self._closed:
                     self._lock.wait()
                 if self._closed:
                     return
-                job = self._waiting.popleft()
+                job = (self._waiting or self._background).popleft()
                 job.started = time.monotonic()
                 self._running[job.id] = job
                 self.max_running_seen = max(self.max_running_seen, len(self._running))
@@ -416,9 +423,11 @@ class JobCache:
         """
         return self.get_or_submit_many([(key, fn, args, kwargs)])[0]
 
-    def get_or_submit_many(self, requests: Sequence[tuple[Any, Callable[..., Any], tuple, dict]]) -> list[Job]:
+    def get_or_submit_many(self, requests: Sequence[tuple[Any, Callable[..., Any], tuple, dict]],
+                           background: bool = False) -> list[Job]:
         """The jobs for several ``(key, fn, args, kwargs)``: cached or in-flight ones, the others queued together
-        (:meth:`WorkQueue.submit_many`: next to each other, all or none), in the order given.
+        (:meth:`WorkQueue.submit_many`: next to each other, all or none, in the ``background`` lane if asked),
+        in the order given.
 
         Raises
         ------
@@ -436,7 +445,7 @@ class JobCache:
                 elif key not in missing:
                     missing[key] = (fn, args, kwargs)
             if missing:
-                for key, job in zip(missing, self.queue.submit_many(list(missing.values()))):
+                for key, job in zip(missing, self.queue.submit_many(list(missing.values()), background)):
                     self._jobs[key] = found[key] = job
                 self._evict()
             return [found[key] for key, *_ in requests]

@@ -69,6 +69,30 @@ def test_a_failing_job_reaches_its_caller_and_the_next_job_runs():
     queue.shutdown()
 
 
+def test_background_jobs_run_only_when_no_other_job_waits(gate):
+    """A page's note (which other checkpoints suit an image) never delays a result: submitted before later
+    previews, it runs after them; its status counts every foreground job as ahead."""
+    queue = WorkQueue(workers=1, max_waiting=4)
+    order = []
+    first = queue.submit(gate.wait, 5)
+    while queue.status(first).state != "running":
+        time.sleep(0.01)
+    note = queue.submit_many([(order.append, ("note",), {})], background=True)[0]
+    later = [queue.submit(order.append, i) for i in range(3)]
+    status = queue.status(note)
+    assert status.state == "waiting" and status.ahead == 4  # three previews waiting and the running one
+    assert queue.waiting == 4  # three previews and the note
+    gate.set()
+    for job in [first, note, *later]:
+        job.result(5)
+    assert order == [0, 1, 2, "note"]
+    assert len(queue.submit_many([(gate.wait, (5,), {})] * 4, background=True)) == 4  # a lane of its own
+    with pytest.raises(QueueFull, match="checks are already waiting"):
+        queue.submit_many([(gate.wait, (5,), {})] * 4, background=True)
+    assert queue.submit(lambda: "a result").result(5) == "a result"  # the results' lane is not full
+    queue.shutdown()
+
+
 def test_a_hung_job_is_given_up_and_the_queue_goes_on(gate):
     """A job that never returns (a hung decoder) used to hold its worker for good: every later job waited
     forever. Past the limit its caller gets JobTimeout, a new worker serves the rest, and the stuck one's
