@@ -161,3 +161,27 @@ def test_one_upload_every_page_and_full_resolution_download(server, browser, cat
         context.close()
     assert not errors, f"browser console errors: {errors}"
     assert not outside, f"requests left localhost: {outside[:5]}"
+
+
+def test_an_out_of_domain_warning_names_the_other_checkpoints_once_they_are_checked(server, browser, tmp_path):
+    """The page shows an out-of-domain result without waiting for the check of the other checkpoints (queued
+    in the background lane); its warning first says they are being checked, then redraws itself with the
+    answer (an st.fragment polling each second)."""
+    noise = tmp_path / "noise.png"
+    Image.fromarray((np.random.default_rng(0).random((96, 128)) * 255).astype(np.uint8)).save(noise)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors, outside = watch_errors(page, server)
+    try:
+        page.goto(server, timeout=TIMEOUT_MS)
+        upload(page, noise)
+        page.get_by_text("Image facts").first.wait_for(timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stAlert\"]')].some(a => /unlike anything/.test("
+            "a.innerText) && /No checkpoint in the catalog was trained on images like it/.test(a.innerText))",
+            timeout=TIMEOUT_MS)
+        assert page.get_by_text("Checking which other checkpoints suit it").count() == 0
+        no_exception_box(page)
+    finally:
+        page.close()
+    assert not errors, f"browser console errors: {errors}"
+    assert not outside, f"requests left localhost: {outside[:5]}"
