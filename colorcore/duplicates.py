@@ -1,7 +1,7 @@
 """Duplicate images in a folder: exact (same bytes or same pixels) and near (difference hash).
 
 Exact duplicates share their file bytes or their decoded pixels (SHA-256 of
-each, kept in :class:`colorcore.analysis.FileStats`).
+each, kept in a :class:`FileRecord` such as :class:`colorcore.analysis.FileStats`).
 
 Near duplicates: a 64-bit difference hash of the L* image (L* box-resized to
 9 x 8, one bit per horizontal neighbour pair: left brighter than right).  Two
@@ -13,18 +13,41 @@ exact-duplicate group takes part through its first file only.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import FileStats
 
 #: Largest Hamming distance (of 64 bits) between difference hashes of near duplicates.
 NEAR_DUPLICATE_BITS = 6
 #: Largest difference of mean L* between near duplicates.
 NEAR_DUPLICATE_MEAN_L = 8.0
+
+
+class FileRecord(Protocol):
+    """What duplicate finding reads of one file (:class:`colorcore.analysis.FileStats` is one).
+
+    Attributes
+    ----------
+    byte_key : str or None
+        SHA-256 of the file's bytes; None when they could not be read.
+    pixel_key : str or None
+        SHA-256 of the decoded pixels and their shape; None when the file was not decoded.
+    dhash : np.ndarray or None
+        64 bools: :func:`difference_hash` of the file's L*.
+    mean_l : float
+        Mean L* of the image the hash was taken of.
+    readable : bool
+        False when the file could not be decoded (it then takes no part in near duplicates).
+    """
+
+    byte_key: str | None
+    pixel_key: str | None
+    dhash: np.ndarray | None
+    mean_l: float
+
+    @property
+    def readable(self) -> bool: ...
 
 
 def difference_hash(lightness: np.ndarray) -> np.ndarray:
@@ -68,14 +91,14 @@ def _same_key_pairs(keys: list) -> list[tuple[int, int]]:
     return pairs
 
 
-def exact_duplicates(records: list[FileStats]) -> list[list[int]]:
+def exact_duplicates(records: list[FileRecord]) -> list[list[int]]:
     """Groups of indices into ``records`` with the same file bytes or the same decoded pixels."""
     pairs = (_same_key_pairs([r.byte_key for r in records])
              + _same_key_pairs([r.pixel_key for r in records]))
     return _groups(len(records), pairs)
 
 
-def near_duplicates(records: list[FileStats], exact: list[list[int]]) -> list[list[int]]:
+def near_duplicates(records: list[FileRecord], exact: list[list[int]]) -> list[list[int]]:
     """Groups of indices into ``records`` by difference hash and mean L* (module docstring).
 
     Each group of ``exact`` takes part through its first file only, so exact duplicates are
