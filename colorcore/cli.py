@@ -19,7 +19,7 @@ from pathlib import Path
 from .checkpoints import CheckpointError, list_catalog, load_checkpoint, resolve, set_recommended, store_metrics, update_metadata
 from .metadata import model_spec, split_files, summary
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, read_image
-from .units import DEFAULT_WORKING_SIZE
+from .units import DEFAULT_WORKING_SIZE, check_temperature
 
 TEMPERATURE_HELP = ("annealed-mean temperature of classification (vivid) checkpoints, 0.01-1 "
                     "(default: the checkpoint's, 0.38; lower is more vivid)")
@@ -249,7 +249,6 @@ def format_table(results: dict) -> str:
 
 def _cmd_evaluate(args) -> int:
     from .evaluate import evaluate
-    from .quantize import check_temperature
 
     checkpoints = [load_checkpoint(c) for c in args.checkpoint]
     files = _split_files(args, checkpoints)

@@ -2,9 +2,9 @@
 
 Each field's ``metadata`` holds its ``help`` (and ``choices`` where the value is a name), so
 :func:`add_arguments` generates ``--flag`` options from the fields and no option can be
-forgotten.  This module imports no torch (``--help`` stays fast); it also holds the
-torch-free names and numbers that training, the classification model and the command line
-share: the loss names and the colour classes' defaults.
+forgotten.  This module imports no torch (``--help`` stays fast); it also holds the loss
+names and the presets (the study recipe's, fine-tuning's) that training and the command line
+share; the colour classes' defaults and the size multiple live in :mod:`colorcore.units`.
 """
 from __future__ import annotations
 
@@ -12,20 +12,14 @@ import dataclasses
 import typing
 from dataclasses import dataclass, field
 
-from .models import CLASSIFICATION, SIZE_MULTIPLE, get_spec, trainable_names
-from .units import RECIPES
+from .models import CLASSIFICATION, get_spec, trainable_names
+from .units import DEFAULT_LAMBDA, DEFAULT_TEMPERATURE, RECIPES, SIZE_MULTIPLE, check_temperature
 
 #: Criteria of regression models (:mod:`colorcore.losses` implements them).
 REGRESSION_LOSSES = ("mse", "huber")
 #: The classification models' criterion (class-rebalanced cross-entropy; its classes come from the data).
 CLASS_LOSS = "ce"
 LOSS_NAMES = (*REGRESSION_LOSSES, CLASS_LOSS)
-#: Rebalancing mix of the colour prior and the uniform distribution (Zhang et al. 2016: 0.5).
-DEFAULT_LAMBDA = 0.5
-#: Annealed-mean temperature of classification models (Zhang et al. 2016: 0.38; lower is more vivid).
-DEFAULT_TEMPERATURE = 0.38
-#: Allowed annealed-mean temperatures.
-TEMPERATURE_RANGE = (0.01, 1.0)
 
 #: How the student study trained (Adam at 1e-2, no warm-up, constant rate, no clipping, MSE).
 STUDY_RECIPE = {"recipe": "study", "loss": "mse", "optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0,
@@ -34,15 +28,6 @@ STUDY_RECIPE = {"recipe": "study", "loss": "mse", "optimizer": "adam", "lr": 1e-
 #: study: lr 3e-4 beat 1e-4 and 3e-5 on 3, 12 and all images and was steadier than 1e-3; with a dozen images
 #: an epoch is one step and validation still improved from 30 to 60 epochs; warm-up made no difference.
 FINETUNE_DEFAULTS = {"lr": 3e-4, "epochs": 60, "warmup_epochs": 0.5}
-
-
-def check_temperature(temperature: float) -> float:
-    """Return ``temperature`` as a float if it is within :data:`TEMPERATURE_RANGE`, else raise ``ValueError``."""
-    low, high = TEMPERATURE_RANGE
-    if not low <= float(temperature) <= high:
-        raise ValueError(f"temperature must be between {low} and {high} "
-                         f"({DEFAULT_TEMPERATURE} is the paper's; lower is more vivid), got {temperature}")
-    return float(temperature)
 
 
 def _opt(default, help: str, choices: tuple | list | None = None):

@@ -27,7 +27,7 @@ from PIL import Image
 from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
 from .lab import encode_ab, encode_input, rgb_to_lab
 from .metrics import Histogram, ab_histogram
-from .models import SIZE_MULTIPLE
+from .units import SIZE_MULTIPLE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import TrainConfig

@@ -16,7 +16,7 @@ import torch
 
 from .checkpoints import Checkpoint, GRAY_BASELINE
 from .lab import AB_SCALE, L_CENTER, L_SCALE
-from .models import SIZE_MULTIPLE
+from .units import SIZE_MULTIPLE
 
 OPSET = 17
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from .models import ModelSpec, get_spec
+from .units import DEFAULT_TEMPERATURE
 
 class ModelInfo(TypedDict):
     """Registry name and constructor arguments: ``create_model(name, **args)`` rebuilds the network."""
@@ -191,8 +192,6 @@ def default_temperature(meta: CheckpointMeta) -> float | None:
     """
     if not model_spec(meta).takes_temperature:
         return None
-    from .config import DEFAULT_TEMPERATURE
-
     args = meta["model"].get("args", {})
     return float(args.get("temperature", meta.get("classes", {}).get("temperature", DEFAULT_TEMPERATURE)))
 

@@ -21,10 +21,9 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-# defaults shared with the training configuration, which defines them without torch (re-exported here)
-from .config import DEFAULT_LAMBDA, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE, check_temperature  # noqa: F401
 from .lab import rgb_to_lab
-from .units import AB_LIMIT  # bin centres run from -AB_LIMIT to AB_LIMIT on both axes (23 x 23)
+from .units import AB_LIMIT, DEFAULT_LAMBDA, DEFAULT_TEMPERATURE
+from .units import check_temperature  # noqa: F401  (re-exported: colorcore.infer imports it from here until it imports colorcore.units)
 
 #: Bin spacing in Lab units.
 GRID = 10.0
@@ -32,6 +31,7 @@ GRID = 10.0
 SOFT_NEIGHBOURS = 5
 SOFT_SIGMA = 5.0
 
+#: Cells per axis: bin centres run from -AB_LIMIT to AB_LIMIT on both axes (23 x 23).
 _CELLS = int(round(2 * AB_LIMIT / GRID)) + 1
 
 

@@ -33,10 +33,11 @@ from .io import to_uint8
 from .lab import decode_ab, lab_to_rgb
 from .losses import get_loss, rebalanced_cross_entropy
 from .metrics import ab_rmse, psnr
-from .models import CLASSIFICATION, SIZE_MULTIPLE, get_spec
+from .models import CLASSIFICATION, get_spec
 from .quantize import fit_bins, grid_counts
 from .resume import check_new_run, load_resume_state, save_resume_state
 from .runtime import Dist, distributed, pick_device, use_bf16, use_channels_last
+from .units import SIZE_MULTIPLE
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

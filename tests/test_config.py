@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from colorcore.config import (CLASS_LOSS, DEFAULT_TEMPERATURE, REGRESSION_LOSSES, STUDY_RECIPE, TrainConfig,
-                              add_arguments, check_temperature, flag_fields)
+from colorcore.config import CLASS_LOSS, REGRESSION_LOSSES, STUDY_RECIPE, TrainConfig, add_arguments, flag_fields
+from colorcore.units import DEFAULT_TEMPERATURE, check_temperature
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,9 @@ from colorcore.losses import rebalanced_cross_entropy
 from colorcore.metrics import chroma_hue, lab_of
 from colorcore.models import create_model, get_spec
 from colorcore.models.study import StudyClassNet
-from colorcore.quantize import annealed_mean, check_temperature, fit_bins, grid_counts, soft_encode
+from colorcore.quantize import annealed_mean, fit_bins, grid_counts, soft_encode
 from colorcore.train import TrainConfig
+from colorcore.units import check_temperature
 
 
 def _uint8_images(*colors):

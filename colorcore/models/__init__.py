@@ -1,7 +1,7 @@
 """Model registry: a name -> a :class:`ModelSpec` (factory, kind, default loss), so checkpoints rebuild their network.
 
 Every model is a :class:`colorcore.models.base.ColorModel`: it maps encoded lightness
-``(N, 1, H, W)`` (H and W multiples of :data:`SIZE_MULTIPLE`) to encoded a*b* ``(N, 2, H, W)``,
+``(N, 1, H, W)`` (H and W multiples of :data:`colorcore.units.SIZE_MULTIPLE`) to encoded a*b* ``(N, 2, H, W)``,
 and callers ask it (``takes_temperature``, ``decode``, ``forward(..., raw=True)``) instead of
 testing its type.  This module imports no torch: the CLI lists and validates model names
 without it, and a network's module is imported when one is built.
@@ -12,11 +12,11 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..units import SIZE_MULTIPLE  # noqa: F401  (re-exported: colorcore.infer imports it from here until it imports colorcore.units)
+
 if TYPE_CHECKING:  # pragma: no cover
     from .base import ColorModel
 
-#: Input height and width must be multiples of this (the encoders' stride).
-SIZE_MULTIPLE = 8
 #: A model predicting encoded a*b* directly (trained with a regression loss).
 REGRESSION = "regression"
 #: A model predicting a distribution over a*b* classes (trained with the class loss, decoded by temperature).

@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import SIZE_MULTIPLE
+from ..quantize import annealed_mean
+from ..units import AB_SCALE, SIZE_MULTIPLE, check_temperature
 
 
 def check_lightness(lightness: torch.Tensor) -> None:
@@ -96,8 +97,6 @@ class ClassificationModel(ColorModel):
     takes_temperature = True
 
     def _init_classes(self, n_bins: int, temperature: float) -> None:
-        from ..quantize import check_temperature
-
         if n_bins < 2:
             raise ValueError(f"n_bins must be >= 2, got {n_bins}")
         self.temperature = check_temperature(temperature)
@@ -106,9 +105,6 @@ class ClassificationModel(ColorModel):
 
     def decode(self, raw: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         """Class logits -> encoded a*b* at twice their resolution (annealed mean; None: the default temperature)."""
-        from ..lab import AB_SCALE
-        from ..quantize import annealed_mean, check_temperature
-
         temperature = self.temperature if temperature is None else check_temperature(temperature)
         ab = annealed_mean(raw, self.centers, temperature) / AB_SCALE
         return F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)

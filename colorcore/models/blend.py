@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from ..units import check_temperature
+from . import create_model
 from .base import ColorModel
 
 
@@ -33,9 +35,6 @@ class BlendNet(ColorModel):
     takes_temperature = True
 
     def __init__(self, vivid: dict, faithful: dict, weight: float, temperature: float, *, init: bool = True):
-        from . import create_model
-        from ..quantize import check_temperature
-
         super().__init__()
         if not 0.0 <= weight <= 1.0:
             raise ValueError(f"blend weight must be in [0, 1], got {weight}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import DEFAULT_TEMPERATURE
+from ..units import DEFAULT_TEMPERATURE
 from .base import ClassificationModel, ColorModel, check_lightness
 from .resnet import resnet18_front, torchvision_front
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import DEFAULT_TEMPERATURE
+from ..units import DEFAULT_TEMPERATURE
 from .base import ClassificationModel, ColorModel, check_lightness
 from .study import _conv_bn_relu, _encoder
 
