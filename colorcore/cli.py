@@ -87,10 +87,11 @@ def _add_train(sub) -> None:
 
 
 def _cmd_train(args) -> int:
-    from .config import TrainConfig, flag_fields
+    from .config import flag_fields
+    from .finetune import config_from_options
     from .train import resume_run, train
 
-    cfg = TrainConfig.from_options({f.name: getattr(args, f.name) for f in flag_fields()})
+    cfg = config_from_options({f.name: getattr(args, f.name) for f in flag_fields()})
     try:
         (resume_run if args.resume else train)(cfg)
     except KeyboardInterrupt:

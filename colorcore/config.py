@@ -133,25 +133,24 @@ class TrainConfig:
         return cls(**values)
 
     @classmethod
-    def from_options(cls, given: dict) -> "TrainConfig":
-        """Build from command-line values (None: not given) over the recipe's preset over the defaults.
+    def from_options(cls, given: dict, parent: dict | None = None) -> "TrainConfig":
+        """Build from command-line values (None: not given) over a preset over the defaults.
 
-        The study recipe brings its optimiser settings (:data:`STUDY_RECIPE`); ``init_from`` brings the
-        parent's settings and the fine-tuning defaults (:func:`colorcore.finetune.parent_preset`); a value
-        given explicitly wins.
+        A fine-tuning run's preset (``init_from``) is ``parent``: the parent's settings and the fine-tuning
+        defaults, which the caller reads (:func:`colorcore.finetune.parent_preset`, or both steps in one:
+        :func:`colorcore.finetune.config_from_options`); any other run's is the study recipe's optimiser
+        settings (:data:`STUDY_RECIPE`) when ``recipe`` is ``"study"``.  A value given explicitly wins.
 
         Raises
         ------
-        colorcore.checkpoints.CheckpointError
-            If the ``init_from`` checkpoint cannot be found or read.
+        ValueError
+            If ``parent`` is given without ``init_from``, or ``init_from`` without ``parent``.
         """
         given = {k: v for k, v in given.items() if v is not None}
-        if given.get("init_from"):
-            from .finetune import parent_preset
-
-            preset = parent_preset(given["init_from"])
-        else:
-            preset = STUDY_RECIPE if given.get("recipe") == "study" else {}
+        if bool(given.get("init_from")) != (parent is not None):
+            raise ValueError("a fine-tuning run (init_from) is built over its parent's preset and only it is: "
+                             "pass parent=colorcore.finetune.parent_preset(init_from) with init_from")
+        preset = parent if parent is not None else STUDY_RECIPE if given.get("recipe") == "study" else {}
         return cls.from_dict({**preset, **given})
 
     def validate(self) -> None:

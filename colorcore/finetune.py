@@ -3,7 +3,7 @@
 The run takes its parent's model and arguments (a classifier's colour classes too: its bin centres
 and rebalancing weights are reused, never refitted on the new images), recipe and training settings
 (:func:`parent_preset`), with :data:`colorcore.config.FINETUNE_DEFAULTS` on top; a value given
-explicitly wins, and one that cannot change (another model, recipe or colour classes) is refused
+explicitly wins (:func:`config_from_options` builds the run's configuration so), and one that cannot change (another model, recipe or colour classes) is refused
 with one error naming them all (:func:`check_parent`).  Before its first step the network *is* the
 parent, so its predictions are the parent's.  The new checkpoint records its parent's name and
 SHA-256 and the parent's scores on the new validation split (``meta["parent"]``).
@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .checkpoints import read_metadata, resolve
+from .config import FINETUNE_DEFAULTS, TrainConfig
 from .metadata import CheckpointMeta, ParentInfo, default_temperature, model_spec
-from .config import FINETUNE_DEFAULTS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import TrainConfig
     from .models.base import ColorModel
 
 #: Training settings a fine-tuned run takes from its parent's ``train_config`` unless given.
@@ -77,7 +76,24 @@ def parent_preset(init_from: str) -> dict:
     return {**preset, **FINETUNE_DEFAULTS}
 
 
-def check_parent(cfg: "TrainConfig", meta: CheckpointMeta) -> None:
+def config_from_options(given: dict) -> TrainConfig:
+    """The :class:`~colorcore.config.TrainConfig` of ``colorcore train``'s values (None: not given).
+
+    With ``init_from`` the values sit over the parent's settings (:func:`parent_preset`), else over
+    the preset :meth:`~colorcore.config.TrainConfig.from_options` picks itself.
+
+    Raises
+    ------
+    colorcore.checkpoints.CheckpointError
+        If the ``init_from`` checkpoint cannot be found or read.
+    ValueError
+        If it is the gray baseline.
+    """
+    init_from = given.get("init_from")
+    return TrainConfig.from_options(given, parent_preset(init_from) if init_from else None)
+
+
+def check_parent(cfg: TrainConfig, meta: CheckpointMeta) -> None:
     """Raise one ``ValueError`` naming every setting of ``cfg`` that cannot differ from the parent's.
 
     The network (model), its input and target encodings (recipe) and a classifier's colour
@@ -97,7 +113,7 @@ def check_parent(cfg: "TrainConfig", meta: CheckpointMeta) -> None:
                          "out to take the parent's.")
 
 
-def load_parent(cfg: "TrainConfig") -> tuple["ColorModel", dict, dict, ParentInfo]:
+def load_parent(cfg: TrainConfig) -> tuple["ColorModel", dict, dict, ParentInfo]:
     """The parent's network with its weights, ready to be trained further.
 
     Returns

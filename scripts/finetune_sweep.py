@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from colorcore import train as train_mod
-from colorcore.config import TrainConfig
+from colorcore.finetune import config_from_options
 
 #: (label, train images, epochs, overrides of the fine-tuning settings, frozen encoder)
 RUNS = [
@@ -62,9 +62,9 @@ def frozen(load_parent):
 
 def run_one(base: str, data: str, include: str | None, out: Path, n_train, epochs: int, overrides: dict,
             freeze: bool) -> dict:
-    cfg = TrainConfig.from_options({"data": data, "out": str(out), "init_from": base, "include": include,
-                                    "train_images": n_train, "test_images": 50, "val_images": 30, "seed": 0,
-                                    "epochs": epochs, "val_every": 5, **overrides})
+    cfg = config_from_options({"data": data, "out": str(out), "init_from": base, "include": include,
+                               "train_images": n_train, "test_images": 50, "val_images": 30, "seed": 0,
+                               "epochs": epochs, "val_every": 5, **overrides})
     original = train_mod.load_parent
     train_mod.load_parent = frozen(original) if freeze else original
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from colorcore.config import CLASS_LOSS, REGRESSION_LOSSES, STUDY_RECIPE, TrainConfig, add_arguments, flag_fields
+from colorcore.finetune import config_from_options
 from colorcore.units import DEFAULT_TEMPERATURE, check_temperature
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,7 @@ def _parse(argv):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return TrainConfig.from_options({f.name: getattr(args, f.name) for f in flag_fields()})
+    return config_from_options({f.name: getattr(args, f.name) for f in flag_fields()})
 
 
 #: A value for each option, different from its default, as typed on the command line and as parsed.
@@ -122,6 +123,19 @@ def test_flags_default_to_the_config_defaults_and_the_study_preset_sits_under_ex
     assert _parse(["--data", "D", "--out", "O", "--model", "study_resnet18_classes"]).loss == CLASS_LOSS
     with pytest.raises(SystemExit):
         _parse(["--data", "D"])
+
+
+def test_a_fine_tuning_config_is_built_over_the_parent_preset_its_caller_read():
+    given = {"data": "D", "out": "O", "init_from": "no-such-checkpoint", "recipe": "study", "epochs": 3}
+    parent = {"model": "study_resnet18_classes", "recipe": "corrected", "lr": 3e-4, "epochs": 60}
+    cfg = TrainConfig.from_options(given, parent)  # the checkpoint is never read: it does not exist
+    assert (cfg.model, cfg.recipe, cfg.lr, cfg.epochs, cfg.loss) == ("study_resnet18_classes", "study", 3e-4, 3,
+                                                                      CLASS_LOSS)
+    assert cfg.optimizer == TrainConfig(data="D", out="O").optimizer  # not the study recipe's preset
+    with pytest.raises(ValueError, match="parent's preset"):
+        TrainConfig.from_options(given)
+    with pytest.raises(ValueError, match="parent's preset"):
+        TrainConfig.from_options({"data": "D", "out": "O"}, parent)
 
 
 def test_train_help_imports_no_torch():

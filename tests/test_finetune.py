@@ -11,7 +11,7 @@ from PIL import Image
 
 from colorcore.checkpoints import load_checkpoint, read_metadata
 from colorcore.config import FINETUNE_DEFAULTS, TrainConfig
-from colorcore.finetune import file_sha256
+from colorcore.finetune import config_from_options, file_sha256
 from colorcore.train import estimate_val, setup, train
 from helpers import make_color_image
 
@@ -22,7 +22,7 @@ def _finetune(folder, out, parent, **given) -> TrainConfig:
     """A fine-tuning config built as the command line builds it (parent's settings under the given ones)."""
     values = dict(data=str(folder), out=str(out), init_from=str(parent), train_images=8, val_images=4,
                   test_images=4, seed=1, **given)
-    return TrainConfig.from_options(values)
+    return config_from_options(values)
 
 
 @pytest.fixture(scope="module")
