@@ -16,7 +16,7 @@ from .infer import merge, predict, predict_temperatures
 from .io import ImageError, read_image, to_uint8
 from .metadata import CheckpointMeta, domain, model_spec, split_files
 from .metrics import MetricAccumulator
-from .models import CLASSIFICATION, REGRESSION
+from .models import CLASSIFICATION, REGRESSION, create_model
 
 #: Temperatures and classifier weights tried on the validation split.
 TEMPERATURES = (0.2, 0.25, 0.3, 0.38, 0.46, 0.55)
@@ -103,8 +103,6 @@ def blend_on_validation(vivid: str | Path, faithful: str | Path, root: str | Pat
     ValueError
         If the pair cannot be blended (:func:`check_pair`) or no validation image is readable.
     """
-    from .models import create_model
-
     ckpts = {side: load_checkpoint(given) for side, given in (("vivid", vivid), ("faithful", faithful))}
     check_pair(ckpts["vivid"], ckpts["faithful"])
     rows = sweep(ckpts["vivid"], ckpts["faithful"], root, split_files(ckpts["vivid"].meta, "val"), progress=progress)

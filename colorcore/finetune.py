@@ -7,7 +7,7 @@ explicitly wins (:func:`config_from_options` builds the run's configuration so),
 with one error naming them all (:func:`check_parent`).  Before its first step the network *is* the
 parent, so its predictions are the parent's.  The new checkpoint records its parent's name and
 SHA-256 and the parent's scores on the new validation split (``meta["parent"]``).
-This module imports torch only in :func:`load_parent`.
+Importing this module imports no torch; :func:`load_parent` does, when it loads the parent's weights.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .checkpoints import read_metadata, resolve
+from .checkpoints import load_checkpoint, read_metadata, resolve
 from .config import FINETUNE_DEFAULTS, TrainConfig
 from .metadata import CheckpointMeta, ParentInfo, default_temperature, model_spec
 
@@ -132,8 +132,6 @@ def load_parent(cfg: TrainConfig) -> tuple["ColorModel", dict, dict, ParentInfo]
     ValueError
         If ``cfg`` asks for another model, recipe or colour classes (:func:`check_parent`).
     """
-    from .checkpoints import load_checkpoint
-
     path = resolve(cfg.init_from)
     ckpt = load_checkpoint(path)
     check_parent(cfg, ckpt.meta)
