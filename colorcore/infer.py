@@ -29,9 +29,7 @@ from .checkpoints import Checkpoint
 from .metadata import domain_check
 from .domain import Verdict, encoder_vectors, lightness_statistics, verdict
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
-from .models import SIZE_MULTIPLE
-from .quantize import check_temperature
-from .units import DEFAULT_WORKING_SIZE
+from .units import DEFAULT_WORKING_SIZE, SIZE_MULTIPLE, check_temperature
 
 #: Pixels per band when combining full-resolution L* with upsampled a*b*.
 BAND_PIXELS = 1 << 21

@@ -23,7 +23,6 @@ from scipy.ndimage import gaussian_filter
 
 from .lab import rgb_to_lab
 from .units import AB_LIMIT, DEFAULT_LAMBDA, DEFAULT_TEMPERATURE
-from .units import check_temperature  # noqa: F401  (re-exported: colorcore.infer imports it from here until it imports colorcore.units)
 
 #: Bin spacing in Lab units.
 GRID = 10.0

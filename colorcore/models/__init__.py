@@ -12,7 +12,6 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..units import SIZE_MULTIPLE  # noqa: F401  (re-exported: colorcore.infer imports it from here until it imports colorcore.units)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import ColorModel
