@@ -41,7 +41,8 @@ from colorcore.app.display import PREVIEW_SIDE
 from colorcore.app.results import WORKING_SIZES, Colorized, result_file, submit_previews
 from colorcore.checkpoints import Checkpoint, CheckpointError, read_metadata
 from colorcore.io import RESULT_FORMATS, Z_MAX, ImageError, Layout, read_layout
-from colorcore.serve import Job, QueueFull, get_server
+from colorcore.serve import get_server
+from colorcore.workqueue import Job, QueueFull
 
 #: Seconds between updates of a waiting page's place in the queue.
 POLL_S = 0.25

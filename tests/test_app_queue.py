@@ -21,7 +21,8 @@ from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 from streamlit.testing.v1 import AppTest
 
 from colorcore import serve
-from colorcore.serve import Server, WorkQueue
+from colorcore.serve import Server
+from colorcore.workqueue import Job, WorkQueue
 from helpers import APP, color_png, download_labels, gray_tiff16, ok
 
 #: Jobs the test server's queue lets wait.
@@ -49,7 +50,7 @@ def server(catalog_env, tmp_path, monkeypatch, gate):
     test_server.queue.shutdown()
 
 
-def hold_worker(queue: WorkQueue, gate: threading.Event) -> serve.Job:
+def hold_worker(queue: WorkQueue, gate: threading.Event) -> Job:
     """Submit a job that blocks the worker until ``gate`` is set; return once it is running."""
     job = queue.submit(gate.wait, PATIENCE_S)
     for _ in range(int(PATIENCE_S / 0.01)):

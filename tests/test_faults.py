@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from colorcore.checkpoints import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
-from colorcore.serve import WorkQueue
+from colorcore.workqueue import WorkQueue
 from helpers import ROOT, make_color_image
 
 #: A thread of a test that dies (the replacer of a checkpoint) fails the test instead of passing it quietly.

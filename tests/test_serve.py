@@ -1,11 +1,13 @@
-"""The server's queue: first come first served, bounded, positions and estimates, survives failing jobs; the
-turnstile uploads are decoded through: one at a time, in arrival order."""
+"""The server's queue (:mod:`colorcore.workqueue`): first come first served, bounded, positions and estimates,
+survives failing jobs; the turnstile uploads are decoded through: one at a time, in arrival order; and what
+the sessions share around it (:mod:`colorcore.serve`): the result cache, the checkpoint store, the warm start."""
 import threading
 import time
 
 import pytest
 
-from colorcore.serve import JobCache, JobStatus, JobTimeout, QueueFull, Server, Turnstile, WorkQueue
+from colorcore.serve import JobCache, Server
+from colorcore.workqueue import JobStatus, JobTimeout, QueueFull, Turnstile, WorkQueue
 
 
 @pytest.fixture()

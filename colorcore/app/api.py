@@ -28,7 +28,8 @@ from starlette.routing import Mount, Route
 from ..checkpoints import CheckpointError, catalog_names
 from ..metadata import default_temperature, model_spec, split_metrics
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
-from ..serve import JobTimeout, QueueFull, get_server
+from ..serve import get_server
+from ..workqueue import JobTimeout, QueueFull
 from .catalog import domain_of, public_description, read_catalog
 from .downloads import DOWNLOADS
 from .inputs import APP_MAX_PIXELS

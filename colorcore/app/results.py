@@ -14,7 +14,8 @@ from ..metadata import data_folder, history, split_metrics
 from ..infer import Prediction, merge, predict
 from ..io import ImageInfo, encode_result, to_uint8
 from ..metrics import METRIC_NAMES, Histogram, MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
-from ..serve import CheckpointStore, Job, Server, get_server
+from ..serve import CheckpointStore, Server, get_server
+from ..workqueue import Job
 from .display import PREVIEW_SIDE
 
 #: Working sizes offered by the pages.
@@ -106,7 +107,7 @@ def submit_previews(image: np.ndarray, digest: str, names: list[str], working_si
 
     Raises
     ------
-    colorcore.serve.QueueFull
+    colorcore.workqueue.QueueFull
         If the queue has no room for the jobs to be queued (none is queued then).
     """
     server = server or get_server()

@@ -40,7 +40,8 @@ def test_run_preview_classifier_at_a_temperature(tiny_classifier):
 def test_a_pages_previews_are_queued_together_and_served_before_a_later_page(catalog_env):
     import threading
 
-    from colorcore.serve import Server, WorkQueue
+    from colorcore.serve import Server
+    from colorcore.workqueue import WorkQueue
     from helpers import STUDY_NAMES
 
     server, gate = Server(WorkQueue(workers=1, max_waiting=16)), threading.Event()

@@ -15,7 +15,8 @@ import pytest
 
 from colorcore.app import server
 from colorcore.checkpoints import update_metadata
-from colorcore.serve import Server, WorkQueue
+from colorcore.serve import Server
+from colorcore.workqueue import WorkQueue
 
 from browser_app import free_port
 
@@ -152,7 +153,7 @@ def test_torch_loads_in_the_background_not_before_the_server_answers(tiny_catalo
 def test_queue_workers_set_torch_threads_before_their_first_job():
     import torch
 
-    from colorcore.serve import WorkQueue
+    from colorcore.workqueue import WorkQueue
 
     before = torch.get_num_threads()
     queue = WorkQueue(workers=1, max_waiting=2, threads=1)

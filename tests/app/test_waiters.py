@@ -1,6 +1,6 @@
 """The pages' waiters when the queued job they wait for fails (issue 21: a queue job that raises).
 
-The explorer's model work runs in the server's queue (:class:`colorcore.serve.WorkQueue`); a job that raises
+The explorer's model work runs in the server's queue (:class:`colorcore.workqueue.WorkQueue`); a job that raises
 hands its exception to the page waiting for it (``app_cache._wait``).  Here the job functions the queue runs
 are replaced (in this process: AppTest runs the pages in it) by ones that raise what a hosted server meets --
 ``RuntimeError`` (torch out of memory), ``MemoryError`` (numpy out of memory) and an unexpected exception
@@ -27,7 +27,8 @@ from streamlit.testing.v1 import AppTest
 
 from colorcore import serve
 from colorcore.app import results, trust
-from colorcore.serve import Server, WorkQueue
+from colorcore.serve import Server
+from colorcore.workqueue import WorkQueue
 from helpers import APP, STUDY_NAMES, color_png, download_labels, gray_tiff16, ok, png_bytes
 
 #: Jobs the test server's queue lets wait.
@@ -177,7 +178,7 @@ def _warning_after_a_failed_check():
     from types import SimpleNamespace
 
     import app_cache as ac
-    from colorcore.serve import Job
+    from colorcore.workqueue import Job
 
     job = Job(1, print, (), {})
     job._error = RuntimeError("DefaultCPUAllocator: not enough memory")
