@@ -10,7 +10,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from app_cache import NAV_KEY, REDIRECT_KEY, RUN_KEY
+from app_cache import RUN_KEY
+from app_widgets import NAV_KEY, REDIRECT_KEY
 
 
 def _favicon() -> Image.Image:
@@ -58,7 +59,7 @@ PAGES = [
 ]
 
 # Pages check this flag: it is missing when a page URL was opened before the first run of
-# this script in the server process (Streamlit's legacy pages/ folder mode); see app_cache.require_navigation.
+# this script in the server process (Streamlit's legacy pages/ folder mode); see app_widgets.require_navigation.
 st.session_state[NAV_KEY] = True
 st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1  # downloads keep the last two runs' (app_cache)
 page = st.navigation(PAGES)

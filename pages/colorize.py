@@ -2,14 +2,15 @@
 import streamlit as st
 
 import app_cache as ac
+import app_widgets as aw
 from colorcore.app import catalog, display, inputs, names
 
-ac.require_navigation("pages/colorize.py")
+aw.require_navigation("pages/colorize.py")
 st.title("Colorize")
-cat = ac.require_catalog()
+cat = aw.require_catalog()
 
-name, working_size = ac.checkpoint_and_size(cat, "colorize")
-temperature = ac.temperature_picker(cat.metas[name], "colorize.temperature")
+name, working_size = aw.checkpoint_and_size(cat, "colorize")
+temperature = aw.temperature_picker(cat.metas[name], "colorize.temperature")
 with st.expander("All checkpoints: what each was trained on and how it scored"):
     st.dataframe(catalog.catalog_rows(cat.metas), hide_index=True)
 show_confidence = st.toggle("Show how sure the colours are (confidence map)", key="colorize.confidence",
@@ -18,7 +19,7 @@ show_confidence = st.toggle("Show how sure the colours are (confidence map)", ke
                                  "distribution is (1 - its a*b* spread over that of all colours alike). Regression "
                                  "checkpoints give none.")
 
-files = ac.image_inputs("colorize", multiple=True)
+files = aw.image_inputs("colorize", multiple=True)
 if not files:
     st.info("Upload one or more images (or pick an example) to colorize them with "
             f"**{name}**. Colour images are reduced to their lightness L* first.")
@@ -26,11 +27,11 @@ if not files:
 
 downloads = []
 for i, (file_name, data) in enumerate(files):
-    loaded = ac.load_or_report(file_name, data, "colorize")
+    loaded = aw.load_or_report(file_name, data, "colorize")
     if loaded is None:
         continue
     if i == 0:
-        ac.micrograph_domain(loaded, cat, "colorize.checkpoint", name)
+        aw.micrograph_domain(loaded, cat, "colorize.checkpoint", name)
     st.subheader(loaded.name)
     left, right = st.columns(2)
     left.image(display.preview(loaded.display), caption="input", width="stretch")
@@ -43,7 +44,7 @@ for i, (file_name, data) in enumerate(files):
     with right:
         ac.domain_warning(loaded, cat, name, result)
         if show_confidence:
-            ac.confidence_view(result, name)
+            aw.confidence_view(result, name)
     st.iframe(display.slider_html(display.resized_to(loaded.display, result.rgb.shape[:2]), result.rgb,
                                   after_label=name))
     with st.expander("Image facts"):

@@ -2,26 +2,27 @@
 import streamlit as st
 
 import app_cache as ac
+import app_widgets as aw
 from colorcore.app import catalog, display, results, trust
 from colorcore.checkpoints import GRAY_BASELINE
 
-ac.require_navigation("pages/compare.py")
+aw.require_navigation("pages/compare.py")
 st.title("Compare checkpoints")
-cat = ac.require_catalog()
+cat = aw.require_catalog()
 
 st.session_state.setdefault("compare.checkpoints", catalog.default_compare(cat.metas))
 st.session_state["compare.checkpoints"] = [n for n in st.session_state["compare.checkpoints"] if n in cat.metas]
 chosen = st.multiselect("Checkpoints", cat.names, key="compare.checkpoints", persist_state="session",
                         format_func=lambda n: catalog.checkpoint_label(cat.metas[n]))
-working_size = ac.working_size_picker("compare.working_size")
-inputs = ac.image_inputs("compare", multiple=False)
+working_size = aw.working_size_picker("compare.working_size")
+inputs = aw.image_inputs("compare", multiple=False)
 if not chosen or not inputs:
     st.info("Choose checkpoints and upload an image (or pick an example). A colour image is the "
             "ground truth: its grayscale version goes through each checkpoint and the outputs are "
             "measured against it.")
     st.stop()
 
-loaded = ac.load_or_report(*inputs[0], "compare")
+loaded = aw.load_or_report(*inputs[0], "compare")
 if loaded is None:
     st.stop()
 # every checkpoint's preview (at tile size) queued at once, then waited for: this page's jobs stay together in the queue

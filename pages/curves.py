@@ -1,13 +1,13 @@
 """Training curves: loss and validation metrics per epoch, and stored test metrics next to the gray baseline."""
 import streamlit as st
 
-import app_cache as ac
+import app_widgets as aw
 from colorcore.app import catalog, figures, results
 from colorcore.metrics import METRIC_NAMES
 
-ac.require_navigation("pages/curves.py")
+aw.require_navigation("pages/curves.py")
 st.title("Training curves")
-cat = ac.require_catalog()
+cat = aw.require_catalog()
 with_history = [n for n in cat.names if results.has_history(cat.metas[n])]
 if not with_history:
     st.info("No checkpoint in the catalog has recorded any epoch yet.")

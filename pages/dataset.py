@@ -2,18 +2,19 @@
 import streamlit as st
 
 import app_cache as ac
+import app_widgets as aw
 from colorcore import analysis, paths
 from colorcore.app import figures, folders
 
-ac.require_navigation("pages/dataset.py")
+aw.require_navigation("pages/dataset.py")
 st.title("Dataset analysis")
 SOURCES = ("A checkpoint's training data", "A folder under the data root")
 st.session_state.setdefault("dataset.source", SOURCES[0])
 source = st.radio("Analyse", SOURCES, key="dataset.source", persist_state="session", horizontal=True)
 
 if source == SOURCES[0]:
-    cat = ac.require_catalog()
-    name = ac.checkpoint_picker(cat, "dataset.checkpoint")
+    cat = aw.require_catalog()
+    name = aw.checkpoint_picker(cat, "dataset.checkpoint")
     stats = ac.checkpoint_data_stats(name)
     st.caption("From the checkpoint's metadata: the data manifest and split recorded at training time, and "
                "the a\\*b\\* histogram of its training images (hue and chroma are derived from it).")

@@ -2,22 +2,23 @@
 import streamlit as st
 
 import app_cache as ac
+import app_widgets as aw
 from colorcore.app import display, figures, results
 
-ac.require_navigation("pages/histograms.py")
+aw.require_navigation("pages/histograms.py")
 st.title(r"a\*b\* histograms")
-cat = ac.require_catalog()
-name, working_size = ac.checkpoint_and_size(cat, "histograms")
-inputs = ac.image_inputs("histograms", multiple=False)
+cat = aw.require_catalog()
+name, working_size = aw.checkpoint_and_size(cat, "histograms")
+inputs = aw.image_inputs("histograms", multiple=False)
 if not inputs:
     st.info("Upload an image (or pick an example). A colour upload is compared with its own colours; "
             "a grayscale one with the colours of the checkpoint's training images.")
     st.stop()
 
-loaded = ac.load_or_report(*inputs[0], "histograms")
+loaded = aw.load_or_report(*inputs[0], "histograms")
 if loaded is None:
     st.stop()
-ac.micrograph_domain(loaded, cat, "histograms.checkpoint", name)
+aw.micrograph_domain(loaded, cat, "histograms.checkpoint", name)
 result = ac.colorize_or_report(loaded, name, working_size)
 if result is None:
     st.stop()

@@ -4,6 +4,7 @@ import secrets
 import streamlit as st
 
 import app_cache as ac
+import app_widgets as aw
 from colorcore import paths
 from colorcore.app import catalog, figures, folders, jobs, training, trainingdata
 from colorcore.app.downloads import Download
@@ -12,7 +13,7 @@ from colorcore.app.zipdata import ZipLimits
 from colorcore.checkpoints import CheckpointError, resolve
 from colorcore.metadata import parent
 
-ac.require_navigation("pages/train.py")
+aw.require_navigation("pages/train.py")
 st.title("Train on your own images")
 st.caption("Teach a checkpoint your stain from a few dozen colour images: the run is a job of its own on this "
            "server (lower priority, one thread, one job at a time), goes on when you close the page, and its "

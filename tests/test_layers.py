@@ -30,7 +30,7 @@ def _module_name(path: Path) -> str:
 def project_files() -> dict[str, Path]:
     """Module name -> source file, for the package, the explorer's entry points and its pages."""
     files = [*(ROOT / "colorcore").rglob("*.py"), *(ROOT / "pages").glob("*.py"),
-             *(ROOT / name for name in ("app_cache.py", "explorer.py", "streamlit_app.py"))]
+             *(ROOT / name for name in ("app_cache.py", "app_widgets.py", "explorer.py", "streamlit_app.py"))]
     return {_module_name(path): path for path in files}
 
 
@@ -147,5 +147,6 @@ def test_graph_reads_relative_and_lazy_imports() -> None:
     assert "colorcore.io" in graph["colorcore.checkpoints"]  # from .io import ... (a package)
     assert "colorcore.paths" in graph["app_cache"]  # from colorcore import paths (a submodule by name)
     assert "app_cache" in graph["pages.colorize"]  # import app_cache as ac
+    assert "app_cache" in graph["app_widgets"]  # from app_cache import ... (a root module)
     assert "colorcore.train" in graph["colorcore.cli"]  # an import inside a function
     assert "colorcore.models.base" in graph["colorcore.checkpoints"]  # under if TYPE_CHECKING:

@@ -14,5 +14,6 @@ One module per concern; import the module you need (``from colorcore.app import 
   progress; :mod:`~colorcore.app.jobs`, :mod:`~colorcore.app.jobrunner`: training jobs on disk and the
   process that runs each.
 
-The Streamlit caches and shared widgets are in ``app_cache.py``; the pages in ``pages/``.
+The Streamlit caches and the model work through the queue are in ``app_cache.py``, the widgets the pages share in
+``app_widgets.py``; the pages in ``pages/``.
 """
