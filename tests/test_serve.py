@@ -1,11 +1,14 @@
 """The server's queue (:mod:`colorcore.workqueue`): first come first served, bounded, positions and estimates,
 survives failing jobs; the turnstile uploads are decoded through: one at a time, in arrival order; and what
 the sessions share around it (:mod:`colorcore.serve`): the result cache, the checkpoint store, the warm start."""
+import ast
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from colorcore import workqueue
 from colorcore.serve import JobCache, Server
 from colorcore.workqueue import JobStatus, JobTimeout, QueueFull, Turnstile, WorkQueue
 
@@ -16,6 +19,21 @@ def gate():
     event = threading.Event()
     yield event
     event.set()
+
+
+def _imported(nodes) -> list[str]:
+    """Top-level names of the modules the import statements among ``nodes`` import (``.`` for a relative one)."""
+    nodes = list(nodes)
+    names = [alias.name for node in nodes if isinstance(node, ast.Import) for alias in node.names]
+    names += ["." if node.level else node.module for node in nodes if isinstance(node, ast.ImportFrom)]
+    return [name.split(".")[0] or "." for name in names]
+
+
+def test_the_queue_module_stands_on_the_standard_library():
+    """No colorcore import anywhere in colorcore.workqueue, and torch only inside the worker that sets its threads."""
+    tree = ast.parse(Path(workqueue.__file__).read_text(encoding="utf-8"))
+    assert not {"colorcore", "."} & set(_imported(ast.walk(tree)))
+    assert "torch" not in _imported(tree.body)
 
 
 def test_jobs_run_in_submission_order(gate):
