@@ -359,7 +359,11 @@ def rss_verdict(samples: list, minutes: float) -> dict:
     early = [mb for t, mb in samples if seconds / 6 - 30 <= t <= seconds / 6 + 30] or [samples[0][1]]
     late = [mb for t, mb in samples if t >= seconds - 60] or [samples[-1][1]]
     after, end = statistics.median(early), statistics.median(late)
+    by_minute = {}
+    for t, mb in samples:
+        by_minute.setdefault(int(t // 60), []).append(mb)
     return {"rss_after_first_sixth_mb": round(after, 1), "rss_end_mb": round(end, 1),
+            "rss_by_minute_mb": [round(statistics.median(v), 1) for _, v in sorted(by_minute.items())],
             "rss_peak_mb": round(max(mb for _, mb in samples), 1), "rss_growth": round(end / after - 1, 3),
             "rss_ok": end <= after * (1 + RSS_GROWTH_LIMIT)}
 
@@ -370,8 +374,9 @@ def _first_traceback(output: str) -> str:
 
 
 def soak(minutes: float, browsers: int = 2, api_clients: int = 2, catalog: str | None = None, seed: int = 0,
-         train: bool = True) -> dict:
-    """Run the soak (see the module docstring); returns the report (``report["ok"]``: every check passed)."""
+         train: bool = True, env: dict | None = None) -> dict:
+    """Run the soak (see the module docstring); returns the report (``report["ok"]``: every check passed).
+    ``env``: more environment variables for the server (e.g. ``MALLOC_ARENA_MAX``)."""
     with tempfile.TemporaryDirectory(prefix="colorcore-soak-") as work:
         work = Path(work)
         for name in ("inputs", "server-tmp", "user-checkpoints"):
@@ -379,7 +384,7 @@ def soak(minutes: float, browsers: int = 2, api_clients: int = 2, catalog: str |
         inputs, tally, stop = Inputs(work / "inputs", seed), Tally(), threading.Event()
         samples: list = []
         with browser_app.app_server(catalog, TMPDIR=str(work / "server-tmp"),
-                                    COLORCORE_USER_CHECKPOINTS=str(work / "user-checkpoints")) as server:
+                                    COLORCORE_USER_CHECKPOINTS=str(work / "user-checkpoints"), **(env or {})) as server:
             import requests
 
             names = [c["name"] for c in requests.get(f"{server.url}/api/checkpoints", timeout=30).json()["checkpoints"]]
@@ -419,8 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog", help="checkpoint folder (default: the shipped catalog)")
     parser.add_argument("--no-train", action="store_true", help="leave out the training job")
     parser.add_argument("--json", help="also write the report to this file")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the server (repeatable)")
     args = parser.parse_args(argv)
-    report = soak(args.minutes, args.browsers, args.api_clients, args.catalog, train=not args.no_train)
+    env = dict(item.split("=", 1) for item in args.env)
+    report = soak(args.minutes, args.browsers, args.api_clients, args.catalog, train=not args.no_train, env=env)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
     if args.json:
