@@ -9,11 +9,14 @@ An upload is kept in the session (never on disk) so every page can use it withou
 """
 from __future__ import annotations
 
+import urllib.parse
+
+import numpy as np
 import streamlit as st
 
 from app_cache import catalog, load_upload, upload_layout
 from colorcore import paths
-from colorcore.app import trust
+from colorcore.app import display, trust
 from colorcore.app.catalog import (DOMAIN_NOTES, Catalog, checkpoint_label, default_temperature, domain_of,
                                    group_by_domain, is_vivid, preferred_checkpoint)
 from colorcore.app.inputs import (LoadedImage, describe_kind, domain_hint, gather_inputs, list_samples,
@@ -246,6 +249,18 @@ def confidence_view(result: Colorized, name: str) -> None:
              caption=f"confidence of {name} (white: sure; dark red: a guess); mean {result.confidence.mean():.2f}")
 
 
+def comparison_slider(before: np.ndarray, after: np.ndarray, after_label: str) -> None:
+    """The before/after slider of :func:`colorcore.app.display.slider_html` (``before`` resized to ``after``).
+
+    ``st.iframe`` first asks whether its text is a URL with :func:`urllib.parse.urlsplit`, whose cache keeps
+    its last 128 arguments and results: here whole slider pages (base64 PNGs, hundreds of KB each) held for
+    as long as the server runs (about 70 MB in the soak; docs/reliability.md).  The cache is emptied after
+    each slider; it only spares re-parsing short URLs.
+    """
+    st.iframe(display.slider_html(display.resized_to(before, after.shape[:2]), after, after_label=after_label))
+    urllib.parse.urlsplit.cache_clear()
+
+
 __all__ = ["require_navigation", "require_catalog", "checkpoint_picker", "working_size_picker", "temperature_picker",
            "micrograph_domain", "checkpoint_and_size", "image_inputs", "plane_pickers", "load_or_report",
-           "confidence_view"]
+           "confidence_view", "comparison_slider"]

@@ -45,8 +45,7 @@ for i, (file_name, data) in enumerate(files):
         ac.domain_warning(loaded, cat, name, result)
         if show_confidence:
             aw.confidence_view(result, name)
-    st.iframe(display.slider_html(display.resized_to(loaded.display, result.rgb.shape[:2]), result.rgb,
-                                  after_label=name))
+    aw.comparison_slider(loaded.display, result.rgb, name)
     with st.expander("Image facts"):
         st.dataframe(inputs.image_facts(loaded.info), hide_index=True)
     out_name = names.result_filename(loaded.name, name)

@@ -1,9 +1,11 @@
 """AppTest checks of every page of the Streamlit explorer, on the tiny checkpoint catalog."""
 from __future__ import annotations
 
+import gc
 import io
 import math
 import os
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -62,6 +64,18 @@ def test_colorize_png_and_tiff16_with_zip(app_env):
     assert len(at.get("iframe")) == 2  # one before/after slider per result
     facts = "\n".join(df.value.to_string() for df in at.dataframe)
     assert "uint16" in facts and "16-bit" in facts and "normalisation" in facts
+
+
+def test_colorize_keeps_no_copy_of_its_slider(app_env):
+    """``st.iframe`` asks :func:`urllib.parse.urlsplit` (an lru_cache of 128 calls) whether the slider page is a
+    URL; the page must not leave its documents there (in the soak they held ~70 MB; docs/reliability.md)."""
+    at = open_page(PAGES[0])
+    at.file_uploader[0].set_value(("photo.png", color_png(), "image/png")).run()
+    ok(at)
+    (frame,) = at.get("iframe")
+    page = len(frame.proto.srcdoc)
+    held = [r for r in gc.get_objects() if isinstance(r, urllib.parse.SplitResult) and sum(map(len, r)) >= page // 2]
+    assert not held, f"{len(held)} slider pages kept by urlsplit's cache"
 
 
 def test_colorize_switch_checkpoint(app_env):
