@@ -1,5 +1,5 @@
-"""Server start-up: warm start of the default checkpoints and a health check that waits for it and says
-which of them cannot be loaded."""
+"""Server start-up: warm start of the default checkpoints, the trimming of freed memory, and a health check
+that waits for the warm start and says which checkpoints cannot be loaded."""
 from __future__ import annotations
 
 import ipaddress
@@ -8,11 +8,15 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..checkpoints import catalog_names
+from ..heap import TRIM_EVERY_S, start_trimming
+from ..paths import env_int
 from ..serve import get_server
 from .catalog import default_compare, group_by_domain, is_shipped, preferred_checkpoint, read_catalog
 
 #: Path of Streamlit's health check (relative to the base URL path).
 HEALTH_PATH = "/_stcore/health"
+#: Seconds between two trims of the freed memory (:mod:`colorcore.heap`); 0 turns trimming off.
+TRIM_ENV = "COLORCORE_TRIM_S"
 #: ``server.address`` values that mean every interface.
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
@@ -68,7 +72,15 @@ def required_checkpoints() -> list[str]:
 
 
 def warm_start() -> None:
-    """Start loading the required checkpoints in the background (torch imported there too)."""
+    """Start loading the required checkpoints in the background (torch imported there too), and giving freed
+    memory back to the system every ``$COLORCORE_TRIM_S`` seconds (:mod:`colorcore.heap`).
+
+    Raises
+    ------
+    ValueError
+        If ``COLORCORE_TRIM_S`` is not a whole number >= 0.
+    """
+    start_trimming(env_int(TRIM_ENV, TRIM_EVERY_S, 0))
     get_server().warm(required_checkpoints())
 
 

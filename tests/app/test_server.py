@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from colorcore import heap
 from colorcore.app import server
 from colorcore.checkpoints import update_metadata
 from colorcore.serve import Server
@@ -104,6 +105,23 @@ def test_health_recovers_once_a_broken_default_is_replaced(broken_catalog, tiny_
     assert _get_reply(gate, "/colorcore/_stcore/health")[1].startswith("warming up")  # tried again
     assert fresh.ready.wait(120)
     assert _get(gate, "/colorcore/_stcore/health") == 200
+    fresh.queue.shutdown()
+
+
+def test_warm_start_trims_freed_memory_on_the_admins_timer(catalog_env, monkeypatch):
+    fresh = Server(WorkQueue(workers=1, max_waiting=2))
+    monkeypatch.setattr(server, "get_server", lambda: fresh)
+    monkeypatch.setattr(heap, "_started", None)
+    monkeypatch.setenv(server.TRIM_ENV, "often")
+    with pytest.raises(ValueError, match="COLORCORE_TRIM_S must be a whole number >= 0, got 'often'"):
+        server.warm_start()
+    monkeypatch.setenv(server.TRIM_ENV, "7")
+    server.warm_start()
+    trimmer = heap._started
+    if heap.can_trim():
+        assert trimmer is not None and trimmer.every_s == 7
+        trimmer.stop(timeout=1)
+    assert fresh.ready.wait(120)
     fresh.queue.shutdown()
 
 
