@@ -16,7 +16,8 @@ from pathlib import Path
 
 # Only modules that import without torch are imported here (``--help`` and ``checkpoints`` stay fast);
 # each command imports what its work needs.
-from .checkpoints import CheckpointError, list_catalog, load_checkpoint, resolve, set_recommended, store_metrics, update_metadata
+from .checkpoints import (GRAY_BASELINE, CheckpointError, list_catalog, load_checkpoint, resolve, set_recommended,
+                          store_metrics, update_metadata)
 from .metadata import model_spec, split_files, summary
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, read_image
 from .units import DEFAULT_WORKING_SIZE, check_temperature
@@ -267,7 +268,7 @@ def _cmd_evaluate(args) -> int:
         atomic_write_bytes(args.json, (json.dumps(results, indent=2) + "\n").encode())
     if args.store:
         for given, ckpt in zip(args.checkpoint, checkpoints):
-            if ckpt.name != "gray":
+            if ckpt.name != GRAY_BASELINE:
                 stored = {**results[ckpt.name], "data": str(args.data)}
                 if ckpt.model.takes_temperature:
                     stored["temperature"] = args.temperature or ckpt.model.temperature

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .io import IMAGE_SUFFIXES, ImageError, read_image, to_uint8
+from .io import IMAGE_SUFFIXES, ImageError, is_image_name, read_image, to_uint8
 from .lab import encode_ab, encode_input, rgb_to_lab
 from .metrics import Histogram, ab_histogram
 from .units import SIZE_MULTIPLE
@@ -45,7 +45,7 @@ def list_images(root: str | Path) -> list[str]:
     if not root.is_dir():
         raise ValueError(f"{root}: not a directory")
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+                   if p.is_file() and is_image_name(p.name))
     if not files:
         raise ValueError(f"{root}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
     return files

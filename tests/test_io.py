@@ -8,7 +8,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from colorcore.io import ImageError, encode_png, read_image, to_uint8, write_png, write_tiff16
+from colorcore.io import ImageError, encode_png, is_image_name, read_image, to_uint8, write_png, write_tiff16
 
 
 def _png_bytes(arr: np.ndarray, **kw) -> bytes:
@@ -202,3 +202,11 @@ def test_identical_rgb_channels_read_as_gray_and_writers(tmp_path):
     write_tiff16(tmp_path / "o.tif", rgb)
     assert tifffile.imread(tmp_path / "o.tif").dtype == np.uint16
     assert encode_png(to_uint8(rgb))[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("cells.tif", True), ("CELLS.TIFF", True), ("細胞 画像.PNG", True), ("α-tubulin.ome.tif", True), ("scan.czi", True),
+    (".hidden.png", False), (".png", False), ("notes.txt", False), ("png", False), ("cells.tif.", False),
+])
+def test_is_image_name_is_the_one_test_of_image_file_names(name, expected):
+    assert is_image_name(name) is expected

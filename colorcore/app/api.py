@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from ..checkpoints import CheckpointError, catalog_names
+from ..checkpoints import GRAY_BASELINE, CheckpointError, catalog_names
 from ..metadata import default_temperature, model_spec, split_metrics
 from ..io import RESULT_FORMATS, ImageError, encode_result, parse_channel, parse_z, read_image
 from ..serve import get_server
@@ -120,9 +120,9 @@ def _options(form) -> dict:
     name = _field(form, "checkpoint")
     if name is None:
         raise ApiError(400, "form field 'checkpoint' is required (GET api/checkpoints lists the names)")
-    if name != "gray" and name not in catalog_names():
+    if name != GRAY_BASELINE and name not in catalog_names():
         raise ApiError(404, f"no checkpoint named {sanitize_filename(name)!r}; "
-                            f"available: {', '.join(['gray', *catalog_names()])}")
+                            f"available: {', '.join([GRAY_BASELINE, *catalog_names()])}")
     fmt = _field(form, "format") or "png"
     if fmt not in RESULT_FORMATS:
         raise ApiError(400, f"format must be one of {', '.join(RESULT_FORMATS)}, got {fmt!r}")

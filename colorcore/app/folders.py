@@ -5,14 +5,10 @@ import os
 from pathlib import Path
 
 from ..analysis import check_relative, require_dir
-from ..io import IMAGE_SUFFIXES
+from ..io import is_image_name
 
 #: Deepest sub-folder level listed by :func:`list_data_folders`.
 MAX_FOLDER_DEPTH = 2
-
-
-def _is_image_name(name: str) -> bool:
-    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
 
 
 def list_data_folders(root: str | os.PathLike) -> list[str]:
@@ -43,7 +39,7 @@ def list_data_folders(root: str | os.PathLike) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         parts = Path(dirpath).relative_to(root).parts
-        if parts and any(_is_image_name(f) for f in filenames):
+        if parts and any(is_image_name(f) for f in filenames):
             for depth in range(1, min(MAX_FOLDER_DEPTH, len(parts)) + 1):
                 found.add("/".join(parts[:depth]))
     return sorted(found)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import paths
-from ..io import IMAGE_SUFFIXES, ImageError, ImageInfo, read_image, to_uint8
+from ..io import ImageError, ImageInfo, is_image_name, read_image, to_uint8
 from .names import content_hash, sanitize_filename
 
 #: Largest upload the app colorizes (width x height); the command line takes more.
@@ -20,7 +20,7 @@ def list_samples() -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+                  if p.is_file() and is_image_name(p.name))
 
 
 def read_sample(name: str) -> bytes:

@@ -139,14 +139,14 @@ def evaluate_job(job: Job) -> dict:
     """
     import torch
 
-    from ..checkpoints import load_checkpoint, store_metrics, update_metadata
+    from ..checkpoints import GRAY_BASELINE, load_checkpoint, store_metrics, update_metadata
     from ..metadata import split_files
     from ..evaluate import evaluate
 
     torch.set_num_threads(jobs.train_threads())
     new = dataclasses.replace(load_checkpoint(job.out), name=job.name)
     job.pixels_per_s = measured_speed(new.meta)
-    others = ([load_checkpoint(job.base, catalog_only=True)] if job.base else []) + [load_checkpoint("gray")]
+    others = ([load_checkpoint(job.base, catalog_only=True)] if job.base else []) + [load_checkpoint(GRAY_BASELINE)]
     results, _ = evaluate(job.data, split_files(new.meta, "test") or [], [new, *others])
     store_metrics(job.out, "test", {**results[job.name], "data": job.data})
     update_metadata(job.out, reference_metrics={c.name: results[c.name] for c in others})

@@ -7,7 +7,7 @@ import ipaddress
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..checkpoints import catalog_names
+from ..checkpoints import GRAY_BASELINE, catalog_names
 from ..heap import TRIM_EVERY_S, start_trimming
 from ..paths import env_int
 from ..serve import get_server
@@ -59,7 +59,7 @@ def default_checkpoints(metas: dict | None = None) -> list[str]:
     """
     metas = read_catalog().metas if metas is None else metas
     names = [preferred_checkpoint({n: metas[n] for n in group}) for group in group_by_domain(metas).values()]
-    names += default_compare(metas) + ["gray"]
+    names += default_compare(metas) + [GRAY_BASELINE]
     return list(dict.fromkeys(n for n in names if n))
 
 

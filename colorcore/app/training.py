@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoints import CheckpointError, read_metadata
+from ..checkpoints import GRAY_BASELINE, CheckpointError, read_metadata
 from ..metadata import model_spec
 from ..config import FINETUNE_DEFAULTS
 from ..units import DEFAULT_WORKING_SIZE
@@ -231,7 +231,7 @@ def progress(job: Job) -> Progress:
 
 def result_rows(job: Job) -> list[dict]:
     """Test metrics of a finished job's checkpoint, its base and gray on the same held-out images."""
-    roles = {job.name: "this run", job.base: "base checkpoint", "gray": "baseline (no colour)"}
+    roles = {job.name: "this run", job.base: "base checkpoint", GRAY_BASELINE: "baseline (no colour)"}
     return [{"checkpoint": name, "role": roles.get(name, ""), **metrics} for name, metrics in job.metrics.items()]
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Callable, NamedTuple
 
-from ..io import IMAGE_SUFFIXES
+from ..io import IMAGE_SUFFIXES, is_image_name
 from .names import unique_names
 
 
@@ -132,7 +132,7 @@ def left_out_reason(name: str) -> str | None:
         return "macOS metadata (__MACOSX), not an image"
     if any(p.startswith(".") for p in parts):
         return "a hidden file"
-    if PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
+    if not is_image_name(PurePosixPath(name).name):
         return f"not an image ({', '.join(IMAGE_SUFFIXES)})"
     return None
 

@@ -17,7 +17,7 @@ provenance description (:func:`output_description`) in the result.
 Modules: ``info`` (types), ``source`` (paths and bytes), ``planes`` (channel/z/t choice),
 ``tiff``, ``czi`` and ``reader`` (decoding), ``normalize``, ``write``.
 """
-from .info import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageError, ImageInfo, Layout, PixelSize
+from .info import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageError, ImageInfo, Layout, PixelSize, is_image_name
 from .normalize import STRETCH_PERCENTILES, normalize_intensity
 from .planes import Z_MAX, parse_channel, parse_z
 from .reader import read_image, read_layout
@@ -26,6 +26,6 @@ from .write import (RESULT_FORMATS, atomic_write_bytes, encode_confidence, encod
 
 __all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "STRETCH_PERCENTILES", "Z_MAX", "ImageError", "ImageInfo",
            "Layout", "PixelSize", "RESULT_FORMATS", "atomic_write_bytes", "encode_confidence", "encode_png", "encode_result",
-           "encode_tiff16", "normalize_intensity",
+           "encode_tiff16", "is_image_name", "normalize_intensity",
            "output_description", "parse_channel", "parse_z", "read_image", "read_layout", "shrink", "to_uint8",
            "write_png", "write_tiff16"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 #: Largest image plane (width x height) read by default: about 100 megapixels.
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -12,6 +13,12 @@ MAX_PIXEL_BYTES = 32
 MAX_BYTES_PER_LIMIT_PIXEL = 8
 #: File name endings of the images the package reads (folders, uploads).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".czi")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether the file name ``name`` (no folders) is one of the images the package reads: not hidden, with
+    one of :data:`IMAGE_SUFFIXES` (any case)."""
+    return not name.startswith(".") and PurePath(name).suffix.lower() in IMAGE_SUFFIXES
 
 #: Length units a pixel size may have, in metres (the OME ``UnitsLength`` symbols).
 UNIT_METRES = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "µm": 1e-6, "nm": 1e-9, "Å": 1e-10, "pm": 1e-12,
