@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .metadata import DomainCheck, data_folder, split_files
+from .metadata import DomainCheck, data_folder, split_files, train_config
 from .units import DEFAULT_WORKING_SIZE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -337,7 +337,7 @@ def training_root(meta: dict, data_root: str | os.PathLike | None = None) -> Pat
 
 def check_size(meta: dict) -> int:
     """Long side the encoder sees images at for the check: the size the checkpoint was trained at."""
-    return int(meta.get("train_config", {}).get("size") or DEFAULT_WORKING_SIZE)
+    return int(train_config(meta).get("size") or DEFAULT_WORKING_SIZE)
 
 
 def _split_vectors(checkpoint: "Checkpoint", root: Path, files: list[str], working_size: int,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .checkpoints import load_checkpoint, read_metadata, resolve
 from .config import FINETUNE_DEFAULTS, TrainConfig
-from .metadata import CheckpointMeta, ParentInfo, default_temperature, model_spec
+from .metadata import CheckpointMeta, ParentInfo, default_temperature, model_spec, train_config
 
 if TYPE_CHECKING:  # pragma: no cover
     from .models.base import ColorModel
@@ -67,7 +67,7 @@ def parent_preset(init_from: str) -> dict:
         If it is the gray baseline.
     """
     meta = parent_metadata(init_from)
-    recorded = meta.get("train_config", {})
+    recorded = train_config(meta)
     preset = {key: recorded[key] for key in INHERITED if key in recorded}
     preset.update(model=meta["model"]["name"], recipe=meta["recipe"])
     temperature = default_temperature(meta)

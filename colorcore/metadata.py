@@ -138,14 +138,20 @@ def model_spec(meta: CheckpointMeta) -> ModelSpec:
     return get_spec(meta["model"]["name"])
 
 
+def train_config(meta: CheckpointMeta) -> dict[str, Any]:
+    """The training configuration as recorded (:class:`colorcore.config.TrainConfig` as a dict; ``{}`` for the
+    gray baseline)."""
+    return meta.get("train_config") or {}
+
+
 def domain(meta: CheckpointMeta) -> str:
     """Domain of a checkpoint (``scenes``, ``histology``, ``fluorescence``...) or ``other``."""
-    return (meta.get("domain") or meta.get("train_config", {}).get("domain") or "other").strip() or "other"
+    return (meta.get("domain") or train_config(meta).get("domain") or "other").strip() or "other"
 
 
 def loss_name(meta: CheckpointMeta) -> str:
     """The training criterion (``""`` for the gray baseline)."""
-    return meta.get("train_config", {}).get("loss", "")
+    return train_config(meta).get("loss", "")
 
 
 def data_folder(meta: CheckpointMeta) -> str:

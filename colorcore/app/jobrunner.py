@@ -121,12 +121,14 @@ def _last_lines(path: Path, n: int = ERROR_LINES) -> str:
 
 def measured_speed(meta: dict) -> float | None:
     """Training pixels per second of a run: median images/s of its epochs times the crop's pixels."""
-    history = meta.get("history") or []
-    if not history:
+    from ..metadata import history, train_config
+
+    epochs = history(meta)
+    if not epochs:
         return None
-    config = meta.get("train_config", {})
+    config = train_config(meta)
     crop = config.get("crop") or config.get("size")
-    return statistics.median(h["images_per_s"] for h in history) * crop ** 2
+    return statistics.median(h["images_per_s"] for h in epochs) * crop ** 2
 
 
 def evaluate_job(job: Job) -> dict:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..checkpoints import GRAY_BASELINE, CheckpointError, read_metadata
-from ..metadata import model_spec
+from ..metadata import model_spec, train_config
 from ..config import FINETUNE_DEFAULTS
 from ..units import DEFAULT_WORKING_SIZE
 from . import jobs, quotas
@@ -83,7 +83,7 @@ def settings(base_meta: dict | None) -> dict:
     """``size``, ``crop`` and default ``epochs`` of a run from ``base_meta`` (None: from scratch)."""
     if base_meta is None:
         return {k: SCRATCH[k] for k in ("size", "crop", "epochs")}
-    recorded = base_meta.get("train_config", {})
+    recorded = train_config(base_meta)
     size = int(recorded.get("size", SCRATCH["size"]))
     return {"size": size, "crop": int(recorded.get("crop") or size), "epochs": FINETUNE_DEFAULTS["epochs"]}
 
