@@ -16,7 +16,7 @@ from .infer import merge, predict, predict_temperatures
 from .io import ImageError, read_image, to_uint8
 from .metadata import CheckpointMeta, domain, model_spec, split_files
 from .metrics import MetricAccumulator
-from .models import CLASSIFICATION, REGRESSION, create_model
+from .models import create_model
 
 #: Temperatures and classifier weights tried on the validation split.
 TEMPERATURES = (0.2, 0.25, 0.3, 0.38, 0.46, 0.55)
@@ -27,9 +27,9 @@ MIN_COLOURFULNESS = 0.8
 
 def check_pair(vivid: Checkpoint, faithful: Checkpoint) -> None:
     """Raise ``ValueError`` unless ``vivid`` classifies, ``faithful`` regresses, and both share recipe and split."""
-    if model_spec(vivid.meta).kind != CLASSIFICATION:
+    if not model_spec(vivid.meta).classifies:
         raise ValueError(f"{vivid.name} is not a classification checkpoint; the vivid side of a blend must be one")
-    if model_spec(faithful.meta).kind != REGRESSION or not model_spec(faithful.meta).trainable:
+    if not (model_spec(faithful.meta).regresses and model_spec(faithful.meta).trainable):
         raise ValueError(f"{faithful.name} is not a trained regression checkpoint; the faithful side must be one")
     if vivid.recipe != faithful.recipe:
         raise ValueError(f"{vivid.name} and {faithful.name} use different recipes ({vivid.recipe}, {faithful.recipe})")

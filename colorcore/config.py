@@ -12,7 +12,7 @@ import dataclasses
 import typing
 from dataclasses import dataclass, field
 
-from .models import CLASSIFICATION, get_spec, trainable_names
+from .models import get_spec, trainable_names
 from .units import DEFAULT_LAMBDA, DEFAULT_TEMPERATURE, RECIPES, SIZE_MULTIPLE, check_temperature
 
 #: Criteria of regression models (:mod:`colorcore.losses` implements them).
@@ -180,9 +180,9 @@ class TrainConfig:
 
     def _validate_model(self) -> None:
         """The model, its loss, recipe and classification settings fit together."""
-        classifier = get_spec(self.model).kind == CLASSIFICATION
+        classifier = get_spec(self.model).classifies
         if classifier != (self.loss == CLASS_LOSS):
-            classifiers = [n for n in trainable_names() if get_spec(n).kind == CLASSIFICATION]
+            classifiers = [n for n in trainable_names() if get_spec(n).classifies]
             raise ValueError(f"the {CLASS_LOSS!r} loss goes with a classification model "
                              f"({', '.join(classifiers)}) and only with one; got model {self.model!r}, "
                              f"loss {self.loss!r}")

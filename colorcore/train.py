@@ -33,7 +33,7 @@ from .io import to_uint8
 from .lab import decode_ab, lab_to_rgb
 from .losses import get_loss, rebalanced_cross_entropy
 from .metrics import ab_rmse, psnr
-from .models import CLASSIFICATION, get_spec
+from .models import get_spec
 from .quantize import fit_bins, grid_counts
 from .resume import check_new_run, load_resume_state, save_resume_state
 from .runtime import Dist, distributed, pick_device, use_bf16, use_channels_last
@@ -111,7 +111,7 @@ class Run:
 def model_loss(cfg: TrainConfig, model: nn.Module) -> LossFn:
     """The training criterion of ``model``: ``cfg.loss``, or for a classifier the cross-entropy
     rebalanced by its own class centres and weights."""
-    if get_spec(cfg.model).kind != CLASSIFICATION:
+    if not get_spec(cfg.model).classifies:
         return get_loss(cfg.loss)
 
     def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -127,7 +127,7 @@ def build_model(cfg: TrainConfig, train_imgs: torch.Tensor | list[torch.Tensor])
     ``train_imgs`` (uint8, N x 3 x H x W or a list of 3 x H x W) and decodes at ``cfg.temperature``.
     """
     spec = get_spec(cfg.model)
-    if spec.kind != CLASSIFICATION:
+    if not spec.classifies:
         return spec.build(), {}, {}
     bins = fit_bins(grid_counts(train_imgs), lam=cfg.rebalance)
     args = {"n_bins": len(bins.centers), "temperature": cfg.temperature}

@@ -150,3 +150,34 @@ def test_graph_reads_relative_and_lazy_imports() -> None:
     assert "app_cache" in graph["app_widgets"]  # from app_cache import ... (a root module)
     assert "colorcore.train" in graph["colorcore.cli"]  # an import inside a function
     assert "colorcore.models.base" in graph["colorcore.checkpoints"]  # under if TYPE_CHECKING:
+
+
+#: The registry's names of model kinds (colorcore.models).
+MODEL_KINDS = {"REGRESSION", "CLASSIFICATION", "BLEND"}
+
+
+def _attribute_reads(tree: ast.AST) -> list[tuple[int, str]]:
+    """``(line, what)`` for each model-kind comparison (``<x>.kind == / != / in``) and each read of the
+    recorded training configuration by key (``<x>.get("train_config", ...)``, ``<x>["train_config"]``)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) and node.left.attr == "kind" \
+                and any(getattr(c, "id", getattr(c, "attr", None)) in MODEL_KINDS for c in node.comparators):
+            found.append((node.lineno, "a model-kind test"))
+        key = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+            key = node.args[0]
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+        if isinstance(key, ast.Constant) and key.value == "train_config":
+            found.append((node.lineno, "train_config read by key"))
+    return found
+
+
+def test_model_kinds_and_training_configs_are_read_through_their_accessors() -> None:
+    """A model's kind is asked of its registry entry (``ModelSpec.classifies``, ...), a checkpoint's training
+    configuration of :func:`colorcore.metadata.train_config`; nowhere else by hand."""
+    homes = {"colorcore.models", "colorcore.metadata"}
+    bad = [f"{path.relative_to(ROOT)}:{line}: {what}" for module, path in sorted(project_files().items())
+           if module not in homes for line, what in _attribute_reads(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not bad, "\n".join(bad)

@@ -55,6 +55,17 @@ class ModelSpec:
         return self.kind in (CLASSIFICATION, BLEND)
 
     @property
+    def classifies(self) -> bool:
+        """True for models that predict a*b* classes: their classes and colour prior are fitted to the training
+        images and they train with the class loss."""
+        return self.kind == CLASSIFICATION
+
+    @property
+    def regresses(self) -> bool:
+        """True for models that predict a*b* directly (trained with a regression loss, or a fixed baseline)."""
+        return self.kind == REGRESSION
+
+    @property
     def trainable(self) -> bool:
         """False for fixed baselines."""
         return self.default_loss is not None
