@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from colorcore import colorize, load_checkpoint, read_image  # noqa: E402
 from colorcore.checkpoints import Checkpoint, catalog_names  # noqa: E402
-from colorcore.data import list_images  # noqa: E402
+from colorcore.splits import list_images  # noqa: E402
 from colorcore.domain import training_root  # noqa: E402
 from colorcore.infer import domain_verdict, merge, predict  # noqa: E402
 from colorcore.io import to_uint8  # noqa: E402

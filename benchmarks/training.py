@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from colorcore.data import augment_batch, lab_batch, list_images, load_image_tensor
+from colorcore.data import augment_batch, lab_batch, load_image_tensor
+from colorcore.splits import list_images
 from colorcore.losses import mse
 from colorcore.models import create_model
 

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 from PIL import Image
 
-from .data import list_images
+from .splits import list_images
 from .duplicates import NEAR_DUPLICATE_BITS, NEAR_DUPLICATE_MEAN_L, difference_hash, exact_duplicates, near_duplicates
 from .hue_chroma import HUE_MIN_CHROMA, hue_chroma_from_ab_hist, hue_chroma_histograms
 from .io import ImageError, read_image, shrink, to_uint8
@@ -267,7 +267,7 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
         Data folder.
     files : list of str, optional
         Relative paths under ``root`` to analyse; default: all images
-        (:func:`colorcore.data.list_images`).
+        (:func:`colorcore.splits.list_images`).
     max_images : int, default 2000
         With more files, a seeded random sample of this many is analysed
         (in file order).

@@ -224,7 +224,7 @@ def _add_evaluate(sub) -> None:
 
 def _split_files(args, checkpoints) -> list[str]:
     if args.split == "all":
-        from .data import list_images
+        from .splits import list_images
 
         return list_images(args.data)
     recorded = [files for c in checkpoints if (files := split_files(c.meta, args.split)) is not None]

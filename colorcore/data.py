@@ -1,12 +1,6 @@
-"""Folder datasets: listing, deterministic group-aware splits, in-memory image cache, augmentation, training sets.
+"""Training data in memory: decoded images, augmentation, Lab batches, a run's training set.
 
-Splits are drawn once from a seed: test first, then validation, then the rest
-is the training pool in a seeded order.  A training subset of N images is the
-first N of that pool, so with one seed the 12-image set lies inside the
-500-image set.  With a ``group_pattern`` (a regular expression whose first
-group, or whole match, names an image's group: a slide, a field of view, a
-folder) whole groups are assigned to one split, so tiles of one slide never
-straddle two splits.
+The file list and its split come from :mod:`colorcore.splits`.
 
 :func:`prepare_data` makes a training run's data from its configuration (split,
 decoded images, manifest for the checkpoint); :func:`lab_batch` turns a uint8
@@ -14,7 +8,6 @@ batch into network input and target on the training device.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,109 +17,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .io import IMAGE_SUFFIXES, ImageError, is_image_name, read_image, to_uint8
+from .io import ImageError, read_image, to_uint8
 from .lab import encode_ab, encode_input, rgb_to_lab
 from .metrics import Histogram, ab_histogram
+from .splits import Split, draw_split, file_list_hash, list_images, oversampled, split_sizes
 from .units import SIZE_MULTIPLE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import TrainConfig
-
-
-def list_images(root: str | Path) -> list[str]:
-    """Relative POSIX paths of all image files under ``root`` (recursive, sorted).
-
-    Raises
-    ------
-    ValueError
-        If ``root`` is not a directory or holds no image files.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"{root}: not a directory")
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                   if p.is_file() and is_image_name(p.name))
-    if not files:
-        raise ValueError(f"{root}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
-    return files
-
-
-def file_list_hash(files: list[str]) -> str:
-    """SHA-256 of the sorted file list, to identify a data set or split."""
-    return hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()
-
-
-def group_of(path: str, pattern: str | None) -> str:
-    """Group key of ``path``: its first regex group (or whole match), else the path itself."""
-    if not pattern:
-        return path
-    match = re.search(pattern, path)
-    if match is None:
-        return path
-    return match.group(1) if match.groups() else match.group(0)
-
-
-@dataclass(frozen=True)
-class Split:
-    """A deterministic split of a file list.
-
-    Attributes
-    ----------
-    test, val : list of str
-    pool : list of str
-        All remaining files in seeded order; training subsets are prefixes.
-    """
-
-    test: list
-    val: list
-    pool: list
-
-    def train(self, n: int | None = None) -> list:
-        """The first ``n`` pool files (all if ``n`` is None); nested across ``n``."""
-        if n is None:
-            return list(self.pool)
-        if n < 1 or n > len(self.pool):
-            raise ValueError(f"asked for {n} training images but the training pool holds {len(self.pool)}")
-        return list(self.pool[:n])
-
-
-def split_files(files: list[str], *, seed: int, n_test: int, n_val: int,
-                group_pattern: str | None = None) -> Split:
-    """Split ``files`` into test, validation and a training pool.
-
-    Parameters
-    ----------
-    files : list of str
-    seed : int
-        Decides the whole split.
-    n_test, n_val : int
-        Images wanted in each split; with groups, whole groups are added until
-        at least this many images are in the split.
-    group_pattern : str, optional
-        Regular expression naming each file's group (see :func:`group_of`).
-
-    Raises
-    ------
-    ValueError
-        If the files cannot fill test, validation and at least one training image.
-    """
-    if n_test < 0 or n_val < 0:
-        raise ValueError(f"test and validation sizes must be >= 0, got {n_test} and {n_val}")
-    groups: dict[str, list[str]] = {}
-    for f in sorted(files):
-        groups.setdefault(group_of(f, group_pattern), []).append(f)
-    rng = np.random.default_rng(seed)
-    keys = sorted(groups)
-    order = [keys[i] for i in rng.permutation(len(keys))]
-    test, val, pool = [], [], []
-    for key in order:
-        target = test if len(test) < n_test else val if len(val) < n_val else pool
-        target.extend(groups[key])
-    if not pool:
-        raise ValueError(f"{len(files)} images in {len(groups)} group(s) cannot fill {n_test} test, "
-                         f"{n_val} validation and any training images")
-    pool = [pool[i] for i in rng.permutation(len(pool))]
-    return Split(test=sorted(test), val=sorted(val), pool=pool)
 
 
 def _rescale(img: Image.Image, scale: float, min_side: int) -> Image.Image:
@@ -292,28 +190,6 @@ def lab_batch(batch_u8: torch.Tensor, device: torch.device, recipe: str
     return net_in, target, lightness
 
 
-def oversampled(files: list[str], pattern: str | None, factor: int) -> list[str]:
-    """``files`` plus ``factor - 1`` more copies of those matching ``pattern`` (the training list of an epoch).
-
-    Raises
-    ------
-    ValueError
-        If a pattern is given but no file matches it.
-    """
-    if not pattern or factor == 1:
-        return list(files)
-    extra = [f for f in files if re.search(pattern, f)]
-    if not extra:
-        raise ValueError(f"no training file matches --oversample {pattern!r}")
-    return list(files) + extra * (factor - 1)
-
-
-def _split_sizes(n_files: int, n_test: int | None, n_val: int | None) -> tuple[int, int]:
-    """Test and validation sizes: as given, or 10 % of the files (at least 1) where None."""
-    default = max(1, n_files // 10)
-    return (default if n_test is None else n_test, default if n_val is None else n_val)
-
-
 def training_ab_histogram(images: torch.Tensor | list[torch.Tensor], batch: int = 256) -> Histogram:
     """a*b* histogram of uint8 training images, (N, 3, H, W) or a list (stored as ``train_ab_hist``).
 
@@ -357,8 +233,8 @@ def prepare_data(cfg: "TrainConfig", log: Callable[[str], None]) -> TrainingSet:
         files = [f for f in files if re.search(cfg.include, f)]
         if not files:
             raise ValueError(f"{cfg.data}: no image file matches --include {cfg.include!r}")
-    n_test, n_val = _split_sizes(len(files), cfg.test_images, cfg.val_images)
-    split = split_files(files, seed=cfg.seed, n_test=n_test, n_val=n_val, group_pattern=cfg.group_pattern)
+    n_test, n_val = split_sizes(len(files), cfg.test_images, cfg.val_images)
+    split = draw_split(files, seed=cfg.seed, n_test=n_test, n_val=n_val, group_pattern=cfg.group_pattern)
     train_files = split.train(cfg.train_images)
     log(f"data: {len(files)} files -> test {len(split.test)}, val {len(split.val)}, "
         f"train {len(train_files)} of a pool of {len(split.pool)}")

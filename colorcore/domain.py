@@ -375,7 +375,7 @@ def fit_checkpoint(checkpoint: "Checkpoint", data_root: str | os.PathLike | None
     colorcore.io.ImageError
         If a recorded file cannot be read.
     """
-    from .data import group_of
+    from .splits import group_of
 
     meta = checkpoint.meta
     train, val = split_files(meta, "train"), split_files(meta, "val")

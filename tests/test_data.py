@@ -3,23 +3,23 @@ import numpy as np
 import pytest
 import torch
 
-from colorcore.data import (augment_batch, file_list_hash, group_of, list_images, load_image_tensor,
-                            resize_center_crop, split_files)
+from colorcore.data import augment_batch, load_image_tensor, resize_center_crop
+from colorcore.splits import draw_split, file_list_hash, group_of, list_images
 
 FILES = [f"img_{i:04d}.jpg" for i in range(1000)]
 
 
 def test_split_is_deterministic_and_disjoint():
-    a = split_files(FILES, seed=3, n_test=250, n_val=250)
-    b = split_files(list(reversed(FILES)), seed=3, n_test=250, n_val=250)
+    a = draw_split(FILES, seed=3, n_test=250, n_val=250)
+    b = draw_split(list(reversed(FILES)), seed=3, n_test=250, n_val=250)
     assert a == b
     assert len(a.test) == 250 and len(a.val) == 250 and len(a.pool) == 500
     assert not set(a.test) & set(a.val) and not (set(a.test) | set(a.val)) & set(a.pool)
-    assert split_files(FILES, seed=4, n_test=250, n_val=250).test != a.test
+    assert draw_split(FILES, seed=4, n_test=250, n_val=250).test != a.test
 
 
 def test_training_subsets_are_nested():
-    split = split_files(FILES, seed=0, n_test=100, n_val=100)
+    split = draw_split(FILES, seed=0, n_test=100, n_val=100)
     small, large = split.train(12), split.train(500)
     assert set(small) <= set(large) and len(small) == 12
     with pytest.raises(ValueError, match="pool holds 800"):
@@ -28,7 +28,7 @@ def test_training_subsets_are_nested():
 
 def test_groups_never_straddle_splits():
     files = [f"TCGA-{s:02d}-slide_r{r}c{c}.jpg" for s in range(30) for r in range(4) for c in range(4)]
-    split = split_files(files, seed=0, n_test=50, n_val=50, group_pattern=r"^(TCGA-\d+)")
+    split = draw_split(files, seed=0, n_test=50, n_val=50, group_pattern=r"^(TCGA-\d+)")
     where = {}
     for name, part in (("test", split.test), ("val", split.val), ("pool", split.pool)):
         for f in part:
@@ -40,7 +40,7 @@ def test_groups_never_straddle_splits():
 
 def test_impossible_split_is_a_clear_error():
     with pytest.raises(ValueError, match="cannot fill"):
-        split_files(FILES[:10], seed=0, n_test=5, n_val=5)
+        draw_split(FILES[:10], seed=0, n_test=5, n_val=5)
 
 
 def test_list_images_and_hash(color_folder, tmp_path):
@@ -99,7 +99,7 @@ def test_lab_batch_encodes_as_each_recipe_says():
 
 
 def test_oversampling_repeats_matching_files_and_refuses_a_pattern_matching_nothing():
-    from colorcore.data import oversampled
+    from colorcore.splits import oversampled
     assert oversampled(["a/1", "b/2"], "^a/", 3) == ["a/1", "b/2", "a/1", "a/1"]
     assert oversampled(["a/1"], None, 5) == ["a/1"]
     with pytest.raises(ValueError, match="no training file matches --oversample '\\^z'"):
@@ -107,10 +107,10 @@ def test_oversampling_repeats_matching_files_and_refuses_a_pattern_matching_noth
 
 
 def test_split_sizes_default_to_a_tenth_and_at_least_one():
-    from colorcore.data import _split_sizes
-    assert _split_sizes(100, None, None) == (10, 10)
-    assert _split_sizes(5, None, 2) == (1, 2)
-    assert _split_sizes(100, 0, 7) == (0, 7)
+    from colorcore.splits import split_sizes
+    assert split_sizes(100, None, None) == (10, 10)
+    assert split_sizes(5, None, 2) == (1, 2)
+    assert split_sizes(100, 0, 7) == (0, 7)
 
 
 def test_training_histogram_counts_every_pixel_of_tensors_and_lists():

@@ -15,7 +15,7 @@ def list_data_folders(root: str | os.PathLike) -> list[str]:
     """Sub-folders of ``root``, up to two levels deep, that hold image files.
 
     A folder is listed when an image file lies in it or anywhere below it (as
-    :func:`colorcore.data.list_images` would find).  Hidden folders (name
+    :func:`colorcore.splits.list_images` would find).  Hidden folders (name
     starting with ``.``) are skipped and symbolic links to folders are not
     followed; ``root`` itself is not listed.
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis import folder_stats, summary_lines
-from ..data import list_images
+from ..splits import list_images
 from . import jobs, quotas
 from .folders import list_data_folders, resolve_data_folder
 from .zipdata import LeftOut, ZipLimits, ZipRefused, extract_images, left_out_reason
@@ -110,7 +110,7 @@ def prepare_zip(data: bytes, filename: str, limits: ZipLimits = ZipLimits(), own
 
 
 def _not_listed(folder: Path) -> list[LeftOut]:
-    """The files under ``folder`` that a job does not list as images (:func:`colorcore.data.list_images`), and why."""
+    """The files under ``folder`` that a job does not list as images (:func:`colorcore.splits.list_images`), and why."""
     listed = set(list_images(folder))
     return [LeftOut(rel, left_out_reason(rel) or "not an image")
             for rel in sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
