@@ -18,7 +18,7 @@ from pathlib import Path
 # each command imports what its work needs.
 from .checkpoints import (GRAY_BASELINE, CheckpointError, list_catalog, load_checkpoint, resolve, set_recommended,
                           store_metrics, update_metadata)
-from .metadata import model_spec, split_files, summary
+from .metadata import model_spec, summary
 from .io import DEFAULT_MAX_PIXELS, ImageError, atomic_write_bytes, read_image
 from .units import DEFAULT_WORKING_SIZE, check_temperature
 
@@ -149,18 +149,6 @@ def _check_targets(targets: list[Path], inputs: set, claimed: set, overwrite: bo
             raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
 
 
-def domain_note(checkpoint, result) -> str:
-    """What a printed line says about the domain check (``""`` when the checkpoint has no summary)."""
-    from .metadata import domain
-
-    if result.in_domain is None:
-        return ""
-    if result.in_domain:
-        return f"in the training domain (score {result.domain_score:.2f})"
-    return (f"OUTSIDE the {domain(checkpoint.meta)} training domain of {checkpoint.name} "
-            f"(score {result.domain_score:.2f} > 1): its colours are guesses")
-
-
 def _cmd_colorize(args) -> int:
     from .infer import check_temperature_for, colorize
     from .io import RESULT_FORMATS, encode_confidence, encode_result, parse_channel, parse_z
@@ -192,7 +180,7 @@ def _cmd_colorize(args) -> int:
             claimed.update(t.resolve() for t in targets)
             report.append({"file": str(src), "checkpoint": ckpt.name, **result.report()})
             found = [f"{info.width} x {info.height}", info.dtype, info.selection, info.normalization,
-                     f"pixel {info.pixel_size}" if info.pixel_size else "", domain_note(ckpt, result)]
+                     f"pixel {info.pixel_size}" if info.pixel_size else "", result.domain_note(ckpt)]
             print(f"{src} -> {targets[0]} ({', '.join(f for f in found if f)})")
         except USER_ERRORS as err:
             failures += 1
@@ -222,38 +210,11 @@ def _add_evaluate(sub) -> None:
     p.set_defaults(func=_cmd_evaluate)
 
 
-def _split_files(args, checkpoints) -> list[str]:
-    if args.split == "all":
-        from .splits import list_images
-
-        return list_images(args.data)
-    recorded = [files for c in checkpoints if (files := split_files(c.meta, args.split)) is not None]
-    if not recorded:
-        raise ValueError(f"--split {args.split} needs a checkpoint that records its split")
-    return recorded[0]
-
-
-def format_table(results: dict) -> str:
-    """Plain-text table of evaluate results, one row per checkpoint."""
-    from .metrics import METRIC_NAMES
-
-    cols = list(METRIC_NAMES)
-    width = max([10] + [len(n) for n in results])
-    lines = [f"{'checkpoint':<{width}} " + " ".join(f"{c:>15}" for c in cols)]
-    for name, row in results.items():
-        cells = []
-        for c in cols:
-            v = row[c]
-            cells.append(f"{'-':>15}" if v is None else f"{v:>15d}" if isinstance(v, int) else f"{v:>15.4f}")
-        lines.append(f"{name:<{width}} " + " ".join(cells))
-    return "\n".join(lines)
-
-
 def _cmd_evaluate(args) -> int:
-    from .evaluate import evaluate
+    from .evaluate import evaluate, evaluation_files, format_results
 
     checkpoints = [load_checkpoint(c) for c in args.checkpoint]
-    files = _split_files(args, checkpoints)
+    files = evaluation_files(args.data, args.split, checkpoints)
     if args.limit is not None:
         files = files[: args.limit]
     progress = _progress()
@@ -263,7 +224,7 @@ def _cmd_evaluate(args) -> int:
                                  temperature=args.temperature, progress=progress)
     for line in problems:
         _err(line)
-    print(format_table(results))
+    print(format_results(results))
     if args.json:
         atomic_write_bytes(args.json, (json.dumps(results, indent=2) + "\n").encode())
     if args.store:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoints import Checkpoint
-from .metadata import domain_check
+from .metadata import domain as domain_name, domain_check
 from .domain import Verdict, encoder_vectors, lightness_statistics, verdict
 from .lab import decode_ab, encode_gray_input, encode_input, lab_to_rgb_and_gamut
 from .units import DEFAULT_WORKING_SIZE, SIZE_MULTIPLE, check_temperature
@@ -62,6 +62,15 @@ class ColorizeResult:
     domain_score: float | None = None
     in_domain: bool | None = None
     confidence: np.ndarray | None = None
+
+    def domain_note(self, checkpoint: Checkpoint) -> str:
+        """One line on the domain check of this result by ``checkpoint`` (``""`` where it has none)."""
+        if self.in_domain is None:
+            return ""
+        if self.in_domain:
+            return f"in the training domain (score {self.domain_score:.2f})"
+        return (f"OUTSIDE the {domain_name(checkpoint.meta)} training domain of {checkpoint.name} "
+                f"(score {self.domain_score:.2f} > 1): its colours are guesses")
 
     def report(self) -> dict:
         """``in_domain``, ``domain_score`` and ``mean_confidence`` (None where not available), JSON-able and
