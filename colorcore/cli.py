@@ -88,11 +88,11 @@ def _add_train(sub) -> None:
 
 
 def _cmd_train(args) -> int:
-    from .config import flag_fields
+    from .config import options_of
     from .finetune import config_from_options
     from .train import resume_run, train
 
-    cfg = config_from_options({f.name: getattr(args, f.name) for f in flag_fields()})
+    cfg = config_from_options(options_of(args))
     try:
         (resume_run if args.resume else train)(cfg)
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ share; the colour classes' defaults and the size multiple live in :mod:`colorcor
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import typing
 from dataclasses import dataclass, field
@@ -210,6 +211,30 @@ def _one_of(choices) -> str:
 def flag_fields() -> list[dataclasses.Field]:
     """The :class:`TrainConfig` fields that are command-line options (all but ``extra``), in order."""
     return [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("flag", True)]
+
+
+def options_of(namespace) -> dict:
+    """The :func:`flag_fields` values of a parsed ``argparse`` namespace (None: not given), by field name."""
+    return {f.name: getattr(namespace, f.name) for f in flag_fields()}
+
+
+def parse_options(argv: list[str]) -> dict:
+    """:func:`options_of` the ``colorcore train`` arguments ``argv``.
+
+    Raises
+    ------
+    ValueError
+        If ``argv`` holds an unknown flag or a value of the wrong type.
+    """
+    parser = argparse.ArgumentParser(prog="colorcore train", exit_on_error=False)
+    add_arguments(parser)
+    try:
+        namespace, unknown = parser.parse_known_args(argv)
+    except argparse.ArgumentError as err:
+        raise ValueError(str(err)) from None
+    if unknown:
+        raise ValueError(f"unknown training option(s): {' '.join(unknown)}")
+    return options_of(namespace)
 
 
 def _value_type(hint) -> type:

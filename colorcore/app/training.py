@@ -142,20 +142,39 @@ def active_job_of(owner: str) -> Job | None:
     return next((j for j in jobs.queue() if j.owner == owner), None)
 
 
+def check_config(req: TrainRequest) -> None:
+    """Build the :class:`colorcore.config.TrainConfig` the job's ``colorcore train`` will build from
+    :func:`train_args` (the base checkpoint read and checked for fine-tuning), so a setting it would refuse is
+    reported when the user asks, not after the job has waited its turn in the queue.
+
+    Raises
+    ------
+    ValueError
+        As :func:`colorcore.finetune.config_from_options` does (a :class:`CheckpointError` for a base
+        checkpoint that cannot be read).
+    """
+    from ..config import parse_options
+    from ..finetune import config_from_options
+
+    config_from_options(parse_options(train_args(req, jobs.checkpoint_name(req.name), "model.safetensors")))
+
+
 def start(req: TrainRequest, owner: str, base_meta: dict | None) -> Job:
     """Submit ``req`` as a job of session ``owner``.
 
     Raises
     ------
     ValueError
-        For impossible sizes (:meth:`TrainRequest.validate`), or an upload whose images are gone (replaced by a
-        later upload of the session, or removed as a day-old draft).
+        For impossible sizes (:meth:`TrainRequest.validate`), a configuration the train command refuses
+        (:func:`check_config`), or an upload whose images are gone (replaced by a later upload of the session,
+        or removed as a day-old draft).
     colorcore.app.quotas.QuotaExceeded
         If the checkpoint would pass a quota (:func:`colorcore.app.quotas.check_new_checkpoint`).
     RuntimeError
         If the session already has an active job, or the queue is full.
     """
     req.validate()
+    check_config(req)
     mine = active_job_of(owner)
     if mine is not None:
         raise RuntimeError(f"your training job {mine.name} is {mine.state}; cancel it or wait until it ends")

@@ -63,6 +63,17 @@ def test_a_job_trains_in_its_own_process_and_publishes_a_tested_lab_checkpoint(u
     assert [r["role"] for r in training.result_rows(job)] == ["this run", "base checkpoint", "baseline (no colour)"]
 
 
+def test_a_configuration_the_train_command_refuses_is_reported_before_queueing(user_dir, color_folder):
+    """The request is built into the job's TrainConfig (the base checkpoint read) when the user asks: a
+    base that is gone or cannot be fine-tuned is said at once, not after the job has waited in the queue."""
+    prepared = trainingdata.prepare_folder(color_folder, "a")
+    with pytest.raises(ValueError, match="no checkpoint named 'gone'"):
+        training.start(_request(prepared, base="gone"), "owner-a", None)
+    with pytest.raises(ValueError, match="gray baseline"):
+        training.start(_request(prepared, base="gray"), "owner-a", None)
+    assert jobs.queue() == [] and not list(jobs.jobs_dir().glob("*"))
+
+
 def test_jobs_queue_one_at_a_time_and_cancelling_leaves_no_checkpoint(user_dir, monkeypatch):
     monkeypatch.setenv(jobs.MAX_QUEUED_ENV, "1")
     first = trainingdata.prepare_zip(color_zip(14), "stain.zip")
