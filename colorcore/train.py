@@ -28,7 +28,7 @@ from torch import nn
 from . import checkpoints as ckpt_io
 from .config import TrainConfig  # noqa: F401  (re-exported: build a config and train it from one module)
 from .data import TrainingSet, augment_batch, image_batches, lab_batch, prepare_data, take, training_ab_histogram
-from .finetune import check_parent, load_parent, parent_metadata
+from .finetune import load_parent
 from .io import to_uint8
 from .lab import decode_ab, lab_to_rgb
 from .losses import get_loss, rebalanced_cross_entropy
@@ -139,17 +139,18 @@ def build_model(cfg: TrainConfig, train_imgs: torch.Tensor | list[torch.Tensor])
     return model, args, notes
 
 
-def _new_or_parent(cfg: TrainConfig, data: TrainingSet, device: torch.device, main: bool
+def _new_or_parent(cfg: TrainConfig, data: TrainingSet, device: torch.device, main: bool, parent: tuple | None
                    ) -> tuple[nn.Module, dict, LossFn, dict]:
-    """The network to train (new, or the parent's when fine-tuning), its arguments, loss and metadata notes.
+    """The network to train (new, or ``parent``, :func:`colorcore.finetune.load_parent`'s, when fine-tuning), its
+    arguments, loss and metadata notes.
 
     A fine-tuned run's notes hold ``parent``: its name, SHA-256 and (rank 0) its scores on the validation images.
     """
-    if not cfg.init_from:
+    if parent is None:
         torch.manual_seed(cfg.seed)  # with the split's seed, decides the initialisation
         model, model_args, notes = build_model(cfg, data.train)
         return model.to(device), model_args, model_loss(cfg, model), notes
-    model, model_args, notes, parent = load_parent(cfg)
+    model, model_args, notes, parent = parent
     model = model.to(device)
     loss_fn = model_loss(cfg, model)
     if main:
@@ -176,8 +177,9 @@ def setup(cfg: TrainConfig, *, resume: bool = False, log: Callable[[str], None] 
         For an impossible configuration, an existing output of a fresh run, a missing or
         different resume state, or unusable data.
     """
-    if cfg.init_from:  # first: another model would otherwise be reported as a mismatch with the parent's loss
-        check_parent(cfg, parent_metadata(cfg.init_from))
+    # the parent, loaded and checked once, first: another model would otherwise be reported as a mismatch with
+    # the parent's loss
+    parent = load_parent(cfg) if cfg.init_from else None
     cfg.validate()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -196,7 +198,7 @@ def setup(cfg: TrainConfig, *, resume: bool = False, log: Callable[[str], None] 
     if saved and saved["data_sha256"] != data.manifest["split_sha256"]:
         raise ValueError(f"cannot resume {cfg.out}: the data folder's files changed since the run started")
 
-    model, model_args, loss_fn, notes = _new_or_parent(cfg, data, device, dist.main)
+    model, model_args, loss_fn, notes = _new_or_parent(cfg, data, device, dist.main, parent)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from colorcore import finetune
 from colorcore.checkpoints import load_checkpoint, read_metadata
 from colorcore.config import FINETUNE_DEFAULTS, TrainConfig
 from colorcore.finetune import config_from_options, file_sha256
@@ -38,6 +39,13 @@ def stain_folder(tmp_path_factory) -> Path:
     return root
 
 
+def _counted(fn, calls: list, name: str):
+    def counted(*args, **kwargs):
+        calls.append(name)
+        return fn(*args, **kwargs)
+    return counted
+
+
 def _predict(model, x):
     model.eval()
     with torch.no_grad():
@@ -45,10 +53,14 @@ def _predict(model, x):
 
 
 @pytest.mark.parametrize("parent_fixture", ["tiny_checkpoint", "tiny_classifier"])
-def test_step_zero_is_the_parent(parent_fixture, color_folder, tmp_path, request):
+def test_step_zero_is_the_parent(parent_fixture, color_folder, tmp_path, request, monkeypatch):
     parent = request.getfixturevalue(parent_fixture)
     cfg = _finetune(color_folder, tmp_path / "ft.safetensors", parent)
+    reads = []
+    for module, name in ((finetune, "load_checkpoint"), (finetune, "read_metadata"), (finetune, "check_parent")):
+        monkeypatch.setattr(module, name, _counted(getattr(module, name), reads, name))
     run = setup(cfg, log=lambda _: None)
+    assert sorted(reads) == ["check_parent", "load_checkpoint"]  # the parent is read and checked once
     reference = load_checkpoint(parent)
     x = torch.randn(2, 1, 32, 40)
     assert torch.equal(_predict(run.model, x), _predict(reference.model, x))
