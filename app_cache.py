@@ -242,7 +242,7 @@ def download_link(download: Download, label: str, tooltip: str = "", primary: bo
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def folder_stats(root: str, relative: str, max_images: int) -> dict:
+def folder_stats(root: str, relative: str, max_images: int) -> analysis.FolderStats:
     """:func:`colorcore.analysis.folder_stats` of a folder listed under the data root (cached).
 
     Raises
@@ -256,11 +256,11 @@ def folder_stats(root: str, relative: str, max_images: int) -> dict:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _checkpoint_data_stats(name: str, stamp: str) -> dict:
+def _checkpoint_data_stats(name: str, stamp: str) -> analysis.RecordedDataStats:
     return analysis.checkpoint_data_stats(read_metadata(name, catalog_only=True))
 
 
-def checkpoint_data_stats(name: str) -> dict:
+def checkpoint_data_stats(name: str) -> analysis.RecordedDataStats:
     """:func:`colorcore.analysis.checkpoint_data_stats` of a catalog checkpoint (cached)."""
     return _checkpoint_data_stats(name, checkpoint_stamp(name))
 

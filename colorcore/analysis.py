@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
@@ -40,6 +40,45 @@ from .metrics import Histogram, ab_histogram, chroma_hue, lab_of
 
 #: Long side (px) of the downscaled copy used for colour statistics and hashes.
 ANALYSIS_PX = 256
+
+
+@dataclass(frozen=True)
+class RecordedDataStats:
+    """What a checkpoint's metadata says about its training data (:func:`checkpoint_data_stats`); a field the
+    metadata does not record is None."""
+
+    root: str | None
+    n_files: int | None
+    manifest_sha256: str | None
+    split: dict | None                 # test / val / train / pool counts
+    ab_hist: Histogram | None          # the stored training a*b* histogram
+    hue_hist: Histogram | None         # derived from ab_hist (colorcore.hue_chroma.hue_chroma_from_ab_hist)
+    chroma_hist: Histogram | None
+    n_train_pixels: int | None
+
+
+@dataclass(frozen=True)
+class FolderStats:
+    """What :func:`folder_stats` found in a folder.  File lists hold relative paths; duplicate groups are sorted
+    lists of files; :func:`to_json` gives the JSON layout (these field names, histograms as dicts)."""
+
+    n_files: int                        # image files in the folder (or given)
+    n_analysed: int                     # files read (all, or a seeded sample of max_images)
+    sampled: bool                       # True when only n_analysed of n_files were read
+    n_readable: int
+    unreadable: list[dict]              # [{"file", "reason"}]
+    sizes: dict[str, list[int]]         # {"widths": [...], "heights": [...]} of the readable images
+    tiny: list[str]                     # shorter side < settings["tiny_px"]
+    n_color: int                        # readable images stored in colour
+    n_gray: int                         # ... stored as gray (RGB files with three identical channels count)
+    gray: list[str]
+    near_gray: list[str]                # colour-stored, mean chroma < settings["near_gray_chroma"]
+    exact_duplicates: list[list[str]]   # same file bytes or same decoded pixels
+    near_duplicates: list[list[str]]    # by difference hash (colorcore.duplicates), exact ones excluded
+    ab_hist: Histogram
+    hue_hist: Histogram                 # coloured pixels only (chroma > HUE_MIN_CHROMA)
+    chroma_hist: Histogram
+    settings: dict                      # the arguments and constants the analysis used
 
 
 def require_dir(root: str | os.PathLike) -> Path:
@@ -76,7 +115,7 @@ def _check_int(value, name: str, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
-def checkpoint_data_stats(meta: dict) -> dict:
+def checkpoint_data_stats(meta: dict) -> RecordedDataStats:
     """What a checkpoint's metadata says about its training data.
 
     Parameters
@@ -86,12 +125,7 @@ def checkpoint_data_stats(meta: dict) -> dict:
 
     Returns
     -------
-    dict
-        ``root``, ``n_files``, ``manifest_sha256``, ``split`` (test/val/train/pool
-        counts), ``ab_hist`` (the stored training a*b* histogram, read with
-        :meth:`Histogram.from_dict`), ``hue_hist`` and ``chroma_hist`` (derived with
-        :func:`colorcore.hue_chroma.hue_chroma_from_ab_hist`), all :class:`Histogram`,
-        and ``n_train_pixels``.  Fields missing from the metadata are None.
+    RecordedDataStats
 
     Raises
     ------
@@ -106,11 +140,11 @@ def checkpoint_data_stats(meta: dict) -> dict:
     hue_hist = chroma_hist = None
     if ab_hist is not None:
         hue_hist, chroma_hist = hue_chroma_from_ab_hist(ab_hist)
-    return {"root": data.get("root"), "n_files": data.get("n_files"),
-            "manifest_sha256": data.get("manifest_sha256"),
-            "split": data.get("split") if isinstance(data.get("split"), dict) else None,
-            "ab_hist": ab_hist, "hue_hist": hue_hist, "chroma_hist": chroma_hist,
-            "n_train_pixels": ab_hist.n if ab_hist is not None else None}
+    return RecordedDataStats(root=data.get("root"), n_files=data.get("n_files"),
+                             manifest_sha256=data.get("manifest_sha256"),
+                             split=data.get("split") if isinstance(data.get("split"), dict) else None,
+                             ab_hist=ab_hist, hue_hist=hue_hist, chroma_hist=chroma_hist,
+                             n_train_pixels=ab_hist.n if ab_hist is not None else None)
 
 
 def _downscale(image: np.ndarray) -> np.ndarray:
@@ -235,30 +269,26 @@ def file_stats(root: Path, rel: str, colours: ColourTotals) -> FileStats:
     return record
 
 
-def _assemble(n_files: int, records: list[FileStats], colours: ColourTotals, settings: dict) -> dict:
-    """The :func:`folder_stats` dict from the per-file records and the colour totals."""
+def _assemble(n_files: int, records: list[FileStats], colours: ColourTotals, settings: dict) -> FolderStats:
+    """The :class:`FolderStats` of the per-file records and the colour totals."""
     readable = [r for r in records if r.readable]
     exact = exact_duplicates(records)
     near = near_duplicates(records, exact)
-    return {
-        "n_files": n_files, "n_analysed": len(records), "sampled": len(records) < n_files,
-        "n_readable": len(readable),
-        "unreadable": [{"file": r.file, "reason": r.reason} for r in records if not r.readable],
-        "sizes": {"widths": [r.width for r in readable], "heights": [r.height for r in readable]},
-        "tiny": [r.file for r in readable if min(r.width, r.height) < settings["tiny_px"]],
-        "n_color": sum(not r.gray for r in readable), "n_gray": sum(r.gray for r in readable),
-        "gray": [r.file for r in readable if r.gray],
-        "near_gray": [r.file for r in readable
-                      if not r.gray and r.mean_chroma < settings["near_gray_chroma"]],
-        "exact_duplicates": [[records[i].file for i in group] for group in exact],
-        "near_duplicates": [[records[i].file for i in group] for group in near],
-        **colours.result(),
-        "settings": settings,
-    }
+    return FolderStats(
+        n_files=n_files, n_analysed=len(records), sampled=len(records) < n_files, n_readable=len(readable),
+        unreadable=[{"file": r.file, "reason": r.reason} for r in records if not r.readable],
+        sizes={"widths": [r.width for r in readable], "heights": [r.height for r in readable]},
+        tiny=[r.file for r in readable if min(r.width, r.height) < settings["tiny_px"]],
+        n_color=sum(not r.gray for r in readable), n_gray=sum(r.gray for r in readable),
+        gray=[r.file for r in readable if r.gray],
+        near_gray=[r.file for r in readable if not r.gray and r.mean_chroma < settings["near_gray_chroma"]],
+        exact_duplicates=[[records[i].file for i in group] for group in exact],
+        near_duplicates=[[records[i].file for i in group] for group in near],
+        **colours.result(), settings=settings)
 
 
 def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max_images: int = 2000,
-                 tiny_px: int = 32, near_gray_chroma: float = 4.0, seed: int = 0) -> dict:
+                 tiny_px: int = 32, near_gray_chroma: float = 4.0, seed: int = 0) -> FolderStats:
     """Analyse the images of a folder for colorization training.
 
     Parameters
@@ -281,37 +311,7 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
 
     Returns
     -------
-    dict
-        JSON-able through :func:`to_json` (histograms are :class:`Histogram`);
-        file lists hold relative paths, duplicate groups are sorted lists of files.
-
-        ``n_files``, ``n_analysed``, ``sampled``, ``n_readable``
-            Counts; ``sampled`` is True when only ``n_analysed`` of
-            ``n_files`` were read.
-        ``unreadable``
-            ``[{"file", "reason"}]``.
-        ``sizes``
-            ``{"widths": [...], "heights": [...]}`` of the readable images.
-        ``tiny``
-            Files with shorter side < ``tiny_px``.
-        ``n_color``, ``n_gray``
-            Readable images stored in colour / as gray (RGB files with three
-            identical channels count as gray).
-        ``gray``
-            The files stored as gray.
-        ``near_gray``
-            Colour-stored files with mean chroma < ``near_gray_chroma``.
-        ``exact_duplicates``
-            Groups with the same file bytes or the same decoded pixels.
-        ``near_duplicates``
-            Groups by difference hash (:mod:`colorcore.duplicates`), exact duplicates excluded.
-        ``ab_hist``
-            :class:`Histogram` from :func:`colorcore.metrics.ab_histogram`.
-        ``hue_hist``, ``chroma_hist``
-            1-D :class:`Histogram`: 36 hue bins in degrees over pixels with
-            chroma > ``HUE_MIN_CHROMA``; chroma over all pixels.
-        ``settings``
-            The thresholds used.
+    FolderStats
 
     Raises
     ------
@@ -331,30 +331,29 @@ def folder_stats(root: str | os.PathLike, files: list[str] | None = None, *, max
     return _assemble(len(files), records, colours, settings)
 
 
-def to_json(stats: dict) -> dict:
-    """The JSON layout of a :func:`folder_stats` or :func:`checkpoint_data_stats` result.
+def to_json(stats: FolderStats | RecordedDataStats) -> dict:
+    """The JSON layout of a :func:`folder_stats` or :func:`checkpoint_data_stats` result: its fields by name,
+    histograms as :meth:`Histogram.to_dict` dicts."""
+    return {f.name: value.to_dict() if isinstance(value := getattr(stats, f.name), Histogram) else value
+            for f in fields(stats)}
 
-    Histograms become :meth:`Histogram.to_dict` dicts; everything else is kept as it is.
-    """
-    return {key: value.to_dict() if isinstance(value, Histogram) else value for key, value in stats.items()}
 
-
-def summary_lines(stats: dict) -> list[str]:
+def summary_lines(stats: FolderStats) -> list[str]:
     """A few human-readable lines about a :func:`folder_stats` result."""
-    lines = [f"{stats['n_files']} files, {stats['n_analysed']} analysed"
-             + (" (seeded sample)" if stats["sampled"] else "")
-             + f", {stats['n_readable']} readable, {len(stats['unreadable'])} unreadable"]
-    widths, heights = stats["sizes"]["widths"], stats["sizes"]["heights"]
+    lines = [f"{stats.n_files} files, {stats.n_analysed} analysed"
+             + (" (seeded sample)" if stats.sampled else "")
+             + f", {stats.n_readable} readable, {len(stats.unreadable)} unreadable"]
+    widths, heights = stats.sizes["widths"], stats.sizes["heights"]
     if widths:
         lines.append(f"sizes: width {min(widths)}..{max(widths)} (median {int(np.median(widths))}), "
                      f"height {min(heights)}..{max(heights)} (median {int(np.median(heights))})")
-    tiny_px = stats["settings"]["tiny_px"]
-    lines.append(f"colour {stats['n_color']}, gray {stats['n_gray']}, near-gray colour {len(stats['near_gray'])}, "
-                 f"tiny (< {tiny_px} px) {len(stats['tiny'])}")
-    exact, near = stats["exact_duplicates"], stats["near_duplicates"]
+    tiny_px = stats.settings["tiny_px"]
+    lines.append(f"colour {stats.n_color}, gray {stats.n_gray}, near-gray colour {len(stats.near_gray)}, "
+                 f"tiny (< {tiny_px} px) {len(stats.tiny)}")
+    exact, near = stats.exact_duplicates, stats.near_duplicates
     lines.append(f"exact duplicates: {len(exact)} groups ({sum(map(len, exact))} files); "
                  f"near duplicates: {len(near)} groups ({sum(map(len, near))} files)")
-    lines.extend(f"unreadable: {entry['reason']}" for entry in stats["unreadable"][:5])
-    if len(stats["unreadable"]) > 5:
-        lines.append(f"... and {len(stats['unreadable']) - 5} more unreadable files")
+    lines.extend(f"unreadable: {entry['reason']}" for entry in stats.unreadable[:5])
+    if len(stats.unreadable) > 5:
+        lines.append(f"... and {len(stats.unreadable) - 5} more unreadable files")
     return lines

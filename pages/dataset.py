@@ -47,22 +47,22 @@ else:
 
 st.subheader("Counts and splits")
 st.dataframe(folders.overview_rows(stats), hide_index=True)
-sizes = stats.get("sizes")
-if sizes and sizes.get("widths"):
-    st.plotly_chart(figures.size_figure(sizes["widths"], sizes["heights"]), key="dataset.sizes_chart")
+folder_analysis = isinstance(stats, analysis.FolderStats)  # else what a checkpoint recorded of its data
+if folder_analysis and stats.sizes["widths"]:
+    st.plotly_chart(figures.size_figure(stats.sizes["widths"], stats.sizes["heights"]), key="dataset.sizes_chart")
 
 st.subheader("Colour distribution")
-if stats.get("ab_hist"):
-    st.plotly_chart(figures.ab_histogram_figure(stats["ab_hist"], "a*b* of the images"), key="dataset.ab_chart")
+if stats.ab_hist:
+    st.plotly_chart(figures.ab_histogram_figure(stats.ab_hist, "a*b* of the images"), key="dataset.ab_chart")
 left, right = st.columns(2)
-if stats.get("hue_hist"):
-    left.plotly_chart(figures.hue_histogram_figure(stats["hue_hist"], "hue (coloured pixels)"), key="dataset.hue_chart")
-if stats.get("chroma_hist"):
-    right.plotly_chart(figures.chroma_histogram_figure(stats["chroma_hist"]), key="dataset.chroma_chart")
-if not stats.get("ab_hist"):
+if stats.hue_hist:
+    left.plotly_chart(figures.hue_histogram_figure(stats.hue_hist, "hue (coloured pixels)"), key="dataset.hue_chart")
+if stats.chroma_hist:
+    right.plotly_chart(figures.chroma_histogram_figure(stats.chroma_hist), key="dataset.chroma_chart")
+if not stats.ab_hist:
     st.info("No colour statistics are stored for this data.")
 
-if "unreadable" in stats:
+if folder_analysis:
     st.subheader("Quality checks")
     st.dataframe(folders.quality_counts(stats), hide_index=True)
     for label, lines in folders.quality_lists(stats).items():

@@ -35,7 +35,7 @@ if loaded.is_color:
     summaries["ground truth"] = results.color_summary(truth_small)
     right.plotly_chart(figures.ab_histogram_figure(results.ab_hist_of(truth_small), "ground truth (the upload)"),
                        key="histograms.reference_chart")
-elif (hist := ac.checkpoint_data_stats(name)["ab_hist"]) is not None:
+elif (hist := ac.checkpoint_data_stats(name).ab_hist) is not None:
     summaries[f"training set of {name}"] = results.hist_summary(hist)
     right.plotly_chart(figures.ab_histogram_figure(hist, f"training images of {name}"),
                        key="histograms.reference_chart")

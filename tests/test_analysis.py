@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,8 @@ import tifffile
 from PIL import Image
 
 from colorcore import analysis
-from colorcore.analysis import (ColourTotals, check_relative, checkpoint_data_stats, file_stats, folder_stats,
-                                sample_files, to_json)
+from colorcore.analysis import (ColourTotals, FolderStats, RecordedDataStats, check_relative, checkpoint_data_stats,
+                                file_stats, folder_stats, sample_files, to_json)
 from colorcore.checkpoints import read_metadata
 from colorcore.cli import main
 from colorcore.metrics import Histogram, ab_histogram, chroma_hue, lab_of
@@ -54,38 +55,38 @@ def mixed(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mixed_stats(mixed) -> dict:
+def mixed_stats(mixed) -> FolderStats:
     return folder_stats(mixed)
 
 
 def test_folder_stats_counts_and_sizes(mixed_stats):
     s = mixed_stats
-    assert set(s) == STATS_KEYS
-    assert (s["n_files"], s["n_analysed"], s["sampled"], s["n_readable"]) == (9, 9, False, 8)
-    assert [u["file"] for u in s["unreadable"]] == ["broken.png"]
-    assert "broken.png" in s["unreadable"][0]["reason"]
+    assert {f.name for f in fields(s)} == STATS_KEYS
+    assert (s.n_files, s.n_analysed, s.sampled, s.n_readable) == (9, 9, False, 8)
+    assert [u["file"] for u in s.unreadable] == ["broken.png"]
+    assert "broken.png" in s.unreadable[0]["reason"]
     # files are analysed in sorted order: a_as_tiff, broken(x), color_a, color_b, copy_of_a, gray, nearly_gray,
     # noisy_a, sub/tiny
-    assert s["sizes"] == {"widths": [64, 64, 48, 64, 80, 40, 64, 12], "heights": [64, 64, 48, 64, 80, 40, 64, 16]}
-    assert s["tiny"] == ["sub/tiny.png"]
-    assert (s["n_color"], s["n_gray"], s["gray"]) == (7, 1, ["gray.png"])
-    assert s["near_gray"] == ["nearly_gray.png"]
-    assert all(isinstance(s[k], Histogram) for k in ("ab_hist", "hue_hist", "chroma_hist"))
+    assert s.sizes == {"widths": [64, 64, 48, 64, 80, 40, 64, 12], "heights": [64, 64, 48, 64, 80, 40, 64, 16]}
+    assert s.tiny == ["sub/tiny.png"]
+    assert (s.n_color, s.n_gray, s.gray) == (7, 1, ["gray.png"])
+    assert s.near_gray == ["nearly_gray.png"]
+    assert all(isinstance(getattr(s, k), Histogram) for k in ("ab_hist", "hue_hist", "chroma_hist"))
     stored = json.loads(json.dumps(to_json(s)))
-    assert stored["ab_hist"] == s["ab_hist"].to_dict() and set(stored["ab_hist"]) == {"edges", "counts", "n"}
+    assert stored["ab_hist"] == s.ab_hist.to_dict() and set(stored["ab_hist"]) == {"edges", "counts", "n"}
     assert set(stored["hue_hist"]) == {"edges", "counts"}  # 1-D histograms carry no n, as before
-    assert Histogram.from_dict(stored["chroma_hist"]) == s["chroma_hist"]
+    assert Histogram.from_dict(stored["chroma_hist"]) == s.chroma_hist
 
 
 def test_folder_stats_duplicates(mixed_stats):
-    assert mixed_stats["exact_duplicates"] == [["a_as_tiff.tif", "color_a.png", "copy_of_a.png"]]
+    assert mixed_stats.exact_duplicates == [["a_as_tiff.tif", "color_a.png", "copy_of_a.png"]]
     # the exact group takes part through its first file only
-    assert mixed_stats["near_duplicates"] == [["a_as_tiff.tif", "noisy_a.png"]]
+    assert mixed_stats.near_duplicates == [["a_as_tiff.tif", "noisy_a.png"]]
 
 
 def test_folder_stats_histograms(mixed_stats):
-    ab, hue, chroma = mixed_stats["ab_hist"], mixed_stats["hue_hist"], mixed_stats["chroma_hist"]
-    pixels = sum(w * h for w, h in zip(mixed_stats["sizes"]["widths"], mixed_stats["sizes"]["heights"]))
+    ab, hue, chroma = mixed_stats.ab_hist, mixed_stats.hue_hist, mixed_stats.chroma_hist
+    pixels = sum(w * h for w, h in zip(mixed_stats.sizes["widths"], mixed_stats.sizes["heights"]))
     assert ab.n == pixels == ab.counts.sum() == chroma.counts.sum()
     assert ab.ndim == 2 and ab.edges[0] == -110 and ab.edges[-1] == 110  # colorcore.units.AB_LIMIT
     assert len(hue.edges) == 37 and hue.edges[0] == 0 and hue.edges[-1] == 360
@@ -99,29 +100,29 @@ def test_hue_histogram_of_a_solid_colour(tmp_path):
     Image.fromarray(rgb).save(tmp_path / "red.png")
     s = folder_stats(tmp_path)
     chroma, hue = (float(v.flat[0]) for v in chroma_hue(lab_of(rgb)))
-    assert s["hue_hist"].counts[int(hue // 10)] == 600 and s["hue_hist"].counts.sum() == 600
-    assert s["chroma_hist"].counts[int(chroma // 5)] == 600
-    assert s["n_color"] == 1 and not s["near_gray"] and not s["exact_duplicates"]
+    assert s.hue_hist.counts[int(hue // 10)] == 600 and s.hue_hist.counts.sum() == 600
+    assert s.chroma_hist.counts[int(chroma // 5)] == 600
+    assert s.n_color == 1 and not s.near_gray and not s.exact_duplicates
 
 
 def test_folder_stats_large_image_is_downscaled(tmp_path):
     Image.fromarray(blocks(3, size=640, grid=8)).save(tmp_path / "big.png")
     s = folder_stats(tmp_path)
-    assert s["sizes"] == {"widths": [640], "heights": [640]}
-    assert s["ab_hist"].n == analysis.ANALYSIS_PX ** 2
+    assert s.sizes == {"widths": [640], "heights": [640]}
+    assert s.ab_hist.n == analysis.ANALYSIS_PX ** 2
 
 
 def test_folder_stats_sampling_is_seeded(mixed):
     first = folder_stats(mixed, max_images=3, seed=1)
-    assert first["sampled"] is True and first["n_analysed"] == 3 and first["n_files"] == 9
+    assert first.sampled is True and first.n_analysed == 3 and first.n_files == 9
     assert first == folder_stats(mixed, max_images=3, seed=1)
-    assert first["n_readable"] + len(first["unreadable"]) == 3
+    assert first.n_readable + len(first.unreadable) == 3
 
 
 def test_folder_stats_explicit_files(mixed):
     s = folder_stats(mixed, ["gray.png", "missing.png"])
-    assert s["n_files"] == 2 and s["n_gray"] == 1
-    assert s["unreadable"][0]["file"] == "missing.png" and "cannot read" in s["unreadable"][0]["reason"]
+    assert s.n_files == 2 and s.n_gray == 1
+    assert s.unreadable[0]["file"] == "missing.png" and "cannot read" in s.unreadable[0]["reason"]
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -184,15 +185,16 @@ def test_checkpoint_data_stats():
                                   "split_sha256": {}, "files": {"test": [], "val": [], "train": []}},
             "train_ab_hist": stored}
     s = checkpoint_data_stats(meta)
-    assert set(s) == {"root", "n_files", "manifest_sha256", "split", "ab_hist", "hue_hist", "chroma_hist",
-                      "n_train_pixels"}
-    assert (s["root"], s["n_files"], s["manifest_sha256"]) == ("../shared/data/places", 100, "ab" * 32)
-    assert s["split"]["train"] == 12 and s["n_train_pixels"] == 22
-    assert s["ab_hist"] == ab_histogram(lab) and to_json(s)["ab_hist"] == stored
-    assert s["hue_hist"].counts[0] == 10 and s["hue_hist"].counts[8] == 7 and s["chroma_hist"].counts.sum() == 22
-    assert all(v is None for v in checkpoint_data_stats({}).values())
+    assert isinstance(s, RecordedDataStats) and {f.name for f in fields(s)} == {
+        "root", "n_files", "manifest_sha256", "split", "ab_hist", "hue_hist", "chroma_hist", "n_train_pixels"}
+    assert (s.root, s.n_files, s.manifest_sha256) == ("../shared/data/places", 100, "ab" * 32)
+    assert s.split["train"] == 12 and s.n_train_pixels == 22
+    assert s.ab_hist == ab_histogram(lab) and to_json(s)["ab_hist"] == stored
+    assert s.hue_hist.counts[0] == 10 and s.hue_hist.counts[8] == 7 and s.chroma_hist.counts.sum() == 22
+    bare = checkpoint_data_stats({})
+    assert all(getattr(bare, f.name) is None for f in fields(bare))
     partial = checkpoint_data_stats({"data": {"n_files": 3}, "train_ab_hist": None})
-    assert partial["n_files"] == 3 and partial["split"] is None and partial["hue_hist"] is None
+    assert partial.n_files == 3 and partial.split is None and partial.hue_hist is None
     with pytest.raises(ValueError, match="must be a dict"):
         checkpoint_data_stats(None)
     with pytest.raises(ValueError, match=r"train_ab_hist counts must have shape \(2,\) or \(2, 2\)"):
@@ -203,7 +205,7 @@ def test_checkpoint_data_stats_of_a_shipped_checkpoint():
     meta = read_metadata("places12-mse", catalog_only=True)
     s = checkpoint_data_stats(meta)
     assert to_json(s)["ab_hist"] == meta["train_ab_hist"]  # the stored layout, unchanged
-    assert s["n_train_pixels"] == s["ab_hist"].counts.sum() == s["chroma_hist"].counts.sum()
+    assert s.n_train_pixels == s.ab_hist.counts.sum() == s.chroma_hist.counts.sum()
 
 
 def test_cli_analyze(mixed, tmp_path, capsys):

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from pathlib import Path
 
-from ..analysis import check_relative, require_dir
+from ..analysis import FolderStats, RecordedDataStats, check_relative, require_dir
 from ..io import is_image_name
 
 #: Deepest sub-folder level listed by :func:`list_data_folders`.
@@ -78,10 +79,12 @@ def resolve_data_folder(root: str | os.PathLike, relative: str) -> Path:
     return target
 
 
-def overview_rows(stats: dict) -> list[dict]:
-    """``[{"item", "value"}]`` rows of the scalar facts in a statistics dict (nested dicts flattened once)."""
+def overview_rows(stats: FolderStats | RecordedDataStats) -> list[dict]:
+    """``[{"item", "value"}]`` rows of the scalar facts of a folder's or a checkpoint's data statistics (a dict
+    of scalars, such as a split's counts, flattened once)."""
     rows = []
-    for key, value in stats.items():
+    for item in fields(stats):
+        key, value = item.name, getattr(stats, item.name)
         if isinstance(value, (str, int, float, bool)) or value is None:
             rows.append({"item": key, "value": str(value)})
         elif isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) or v is None
@@ -90,25 +93,21 @@ def overview_rows(stats: dict) -> list[dict]:
     return rows
 
 
-def quality_counts(stats: dict) -> list[dict]:
+def quality_counts(stats: FolderStats) -> list[dict]:
     """``[{"check", "count"}]`` of the quality problems a folder analysis found."""
-    checks = (("unreadable", "unreadable files"), ("tiny", "tiny images"),
-              ("near_gray", "near-gray images"), ("exact_duplicates", "groups of exact duplicates"),
-              ("near_duplicates", "groups of near duplicates"))
-    return [{"check": label, "count": len(stats.get(key) or [])} for key, label in checks]
+    checks = ((stats.unreadable, "unreadable files"), (stats.tiny, "tiny images"),
+              (stats.near_gray, "near-gray images"), (stats.exact_duplicates, "groups of exact duplicates"),
+              (stats.near_duplicates, "groups of near duplicates"))
+    return [{"check": label, "count": len(found)} for found, label in checks]
 
 
-def quality_lists(stats: dict) -> dict[str, list[str]]:
+def quality_lists(stats: FolderStats) -> dict[str, list[str]]:
     """Each quality check's files as display lines (duplicate groups joined by ``=``)."""
-    def unreadable(u) -> str:
-        if not isinstance(u, dict):
-            return str(u)
-        reason = str(u.get("reason", ""))
-        return reason if reason.startswith(str(u.get("file"))) else f"{u.get('file')}: {reason}"
+    def unreadable(u: dict) -> str:
+        return u["reason"] if u["reason"].startswith(u["file"]) else f"{u['file']}: {u['reason']}"
 
-    out = {"unreadable files": [unreadable(u) for u in stats.get("unreadable") or []],
-           "tiny images": [str(f) for f in stats.get("tiny") or []],
-           "near-gray images": [str(f) for f in stats.get("near_gray") or []],
-           "exact duplicates": [" = ".join(map(str, g)) for g in stats.get("exact_duplicates") or []],
-           "near duplicates": [" ~ ".join(map(str, g)) for g in stats.get("near_duplicates") or []]}
-    return out
+    return {"unreadable files": [unreadable(u) for u in stats.unreadable],
+            "tiny images": list(stats.tiny),
+            "near-gray images": list(stats.near_gray),
+            "exact duplicates": [" = ".join(g) for g in stats.exact_duplicates],
+            "near duplicates": [" ~ ".join(g) for g in stats.near_duplicates]}

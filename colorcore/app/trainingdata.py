@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis import folder_stats, summary_lines
+from ..analysis import FolderStats, folder_stats, summary_lines
 from ..splits import list_images
 from . import jobs, quotas
 from .folders import list_data_folders, resolve_data_folder
@@ -38,7 +38,7 @@ class PreparedData:
         Folder of the images.
     source : str
         What the user gave (the ZIP's name, or the folder relative to the data root).
-    stats : dict
+    stats : FolderStats
         :func:`colorcore.analysis.folder_stats` of the folder as given.
     n_images : int
         Image files a job splits into training, validation and test images.
@@ -53,24 +53,24 @@ class PreparedData:
 
     folder: str
     source: str
-    stats: dict
+    stats: FolderStats
     n_images: int
     left_out: list = field(default_factory=list)
     job_id: str | None = None
 
 
-def unusable(stats: dict) -> dict[str, str]:
+def unusable(stats: FolderStats) -> dict[str, str]:
     """``{file: why}`` of the images a job should not train on: unreadable, stored as gray, extra exact copies."""
-    why = {u["file"]: f"unreadable ({u['reason']})" for u in stats["unreadable"]}
-    why.update({f: "stored as gray" for f in stats["gray"]})
-    for group in stats["exact_duplicates"]:
+    why = {u["file"]: f"unreadable ({u['reason']})" for u in stats.unreadable}
+    why.update({f: "stored as gray" for f in stats.gray})
+    for group in stats.exact_duplicates:
         why.update({f: f"an exact copy of {group[0]}" for f in group[1:] if f not in why})
     return why
 
 
-def _check_colour(stats: dict, n_usable: int, source: str) -> None:
-    if stats["n_readable"] and not stats["n_color"]:
-        raise ValueError(f"{source}: only gray images ({stats['n_gray']}); the network learns colour from "
+def _check_colour(stats: FolderStats, n_usable: int, source: str) -> None:
+    if stats.n_readable and not stats.n_color:
+        raise ValueError(f"{source}: only gray images ({stats.n_gray}); the network learns colour from "
                          "colour images of the stain")
     if n_usable < MIN_IMAGES:
         raise ValueError(f"{source}: {n_usable} usable colour image(s); at least {MIN_IMAGES} are needed "
@@ -98,15 +98,15 @@ def prepare_zip(data: bytes, filename: str, limits: ZipLimits = ZipLimits(), own
         extracted = extract_images(data, folder / "data", limits,
                                    reserve=lambda n_bytes: quotas.check_upload(owner, n_bytes))
         stats = folder_stats(folder / "data", max_images=ANALYSE_AT_MOST)
-        why = unusable(stats) if not stats["sampled"] else {}
-        _check_colour(stats, stats["n_readable"] - len(why), filename)
+        why = unusable(stats) if not stats.sampled else {}
+        _check_colour(stats, stats.n_readable - len(why), filename)
     except (ZipRefused, ValueError):
         shutil.rmtree(folder, ignore_errors=True)
         raise
     for name in why:
         (folder / "data" / name).unlink(missing_ok=True)
     left_out = extracted.left_out + [LeftOut(f, w) for f, w in why.items()]
-    return PreparedData(str(folder / "data"), filename, stats, stats["n_files"] - len(why), left_out, job_id)
+    return PreparedData(str(folder / "data"), filename, stats, stats.n_files - len(why), left_out, job_id)
 
 
 def _not_listed(folder: Path) -> list[LeftOut]:
@@ -130,9 +130,9 @@ def prepare_folder(root: str | os.PathLike, relative: str) -> PreparedData:
         raise ValueError(f"{relative!r} is not one of the data folders under {root}")
     folder = resolve_data_folder(root, relative)
     stats = folder_stats(folder, max_images=ANALYSE_AT_MOST)
-    _check_colour(stats, stats["n_color"], relative)
-    unreadable = [LeftOut(u["file"], f"unreadable ({u['reason']}); training skips it") for u in stats["unreadable"]]
-    return PreparedData(str(folder), relative, stats, stats["n_files"], _not_listed(Path(folder)) + unreadable)
+    _check_colour(stats, stats.n_color, relative)
+    unreadable = [LeftOut(u["file"], f"unreadable ({u['reason']}); training skips it") for u in stats.unreadable]
+    return PreparedData(str(folder), relative, stats, stats.n_files, _not_listed(Path(folder)) + unreadable)
 
 
 def left_out_rows(prepared: PreparedData) -> list[dict]:
@@ -152,17 +152,17 @@ def summary(prepared: PreparedData) -> list[str]:
 def warnings(prepared: PreparedData) -> list[str]:
     """What the user should know before training on ``prepared`` (near-gray, near duplicates, gray, tiny)."""
     stats, notes = prepared.stats, []
-    if prepared.job_id is None and (stats["n_gray"] or stats["exact_duplicates"]):
-        notes.append(f"{stats['n_gray']} gray image(s) and {len(stats['exact_duplicates'])} group(s) of exact "
+    if prepared.job_id is None and (stats.n_gray or stats.exact_duplicates):
+        notes.append(f"{stats.n_gray} gray image(s) and {len(stats.exact_duplicates)} group(s) of exact "
                      "duplicates in this folder are trained on as they are")
-    if stats["near_gray"]:
-        notes.append(f"{len(stats['near_gray'])} colour image(s) are nearly gray (mean chroma under "
-                     f"{stats['settings']['near_gray_chroma']:g}): they teach the network faint colours")
-    if stats["near_duplicates"]:
-        notes.append(f"{len(stats['near_duplicates'])} group(s) of near duplicates: copies may land in both the "
+    if stats.near_gray:
+        notes.append(f"{len(stats.near_gray)} colour image(s) are nearly gray (mean chroma under "
+                     f"{stats.settings['near_gray_chroma']:g}): they teach the network faint colours")
+    if stats.near_duplicates:
+        notes.append(f"{len(stats.near_duplicates)} group(s) of near duplicates: copies may land in both the "
                      "training and the test images and flatter the test score")
-    if stats["tiny"]:
-        notes.append(f"{len(stats['tiny'])} image(s) smaller than {stats['settings']['tiny_px']} px are enlarged")
+    if stats.tiny:
+        notes.append(f"{len(stats.tiny)} image(s) smaller than {stats.settings['tiny_px']} px are enlarged")
     return notes
 
 

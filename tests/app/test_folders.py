@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from colorcore import paths
+from colorcore.analysis import FolderStats, RecordedDataStats
 from colorcore.app import folders
+from colorcore.metrics import Histogram
 
 
 @pytest.fixture()
@@ -50,11 +53,18 @@ def test_data_root_the_dataset_page_offers(monkeypatch, tmp_path):
 
 
 def test_stats_display_helpers():
-    stats = {"n_files": 3, "root": "data", "split": {"train": 2, "test": 1}, "ab_hist": {"edges": [0, 1]},
-             "unreadable": [{"file": "x.png", "reason": "x.png: empty"}], "tiny": ["t.png"],
-             "near_gray": [], "exact_duplicates": [["a.png", "b.png"]], "near_duplicates": []}
-    items = {r["item"]: r["value"] for r in folders.overview_rows(stats)}
-    assert items == {"n_files": "3", "root": "data", "split.train": "2", "split.test": "1"}
+    recorded = RecordedDataStats(root="data", n_files=3, manifest_sha256="ab", split={"train": 2, "test": 1},
+                                 ab_hist=Histogram(np.arange(3.0), np.zeros((2, 2))), hue_hist=None, chroma_hist=None,
+                                 n_train_pixels=None)
+    items = {r["item"]: r["value"] for r in folders.overview_rows(recorded)}
+    assert items == {"root": "data", "n_files": "3", "manifest_sha256": "ab", "split.train": "2", "split.test": "1",
+                     "hue_hist": "None", "chroma_hist": "None", "n_train_pixels": "None"}  # not a histogram's
+    stats = FolderStats(n_files=3, n_analysed=3, sampled=False, n_readable=2,
+                        unreadable=[{"file": "x.png", "reason": "x.png: empty"}], sizes={"widths": [], "heights": []},
+                        tiny=["t.png"], n_color=2, n_gray=0, gray=[], near_gray=[],
+                        exact_duplicates=[["a.png", "b.png"]], near_duplicates=[], ab_hist=None, hue_hist=None,
+                        chroma_hist=None, settings={"tiny_px": 32})
+    assert {r["item"]: r["value"] for r in folders.overview_rows(stats)}["n_readable"] == "2"
     counts = {r["check"]: r["count"] for r in folders.quality_counts(stats)}
     assert counts == {"unreadable files": 1, "tiny images": 1, "near-gray images": 0,
                       "groups of exact duplicates": 1, "groups of near duplicates": 0}

@@ -26,7 +26,7 @@ def test_a_zip_is_extracted_into_a_job_folder_and_cleaned(user_dir):
     assert prepared.job_id and (user_dir / ".jobs" / prepared.job_id / "data").is_dir()
     assert sorted(p.name for p in (user_dir / ".jobs" / prepared.job_id / "data").iterdir()) == \
         ["0.png", "1.png", "2.png", "3.png", "4.png"]
-    assert prepared.n_images == 5 and prepared.stats["n_files"] == 7
+    assert prepared.n_images == 5 and prepared.stats.n_files == 7
     assert sorted(prepared.left_out) == [("copy.png", "an exact copy of 0.png"), ("gray.png", "stored as gray")]
     assert "2 file(s) are left out of training" in trainingdata.summary(prepared)[-1]
     assert trainingdata.summary(prepared)[0].startswith("**stain.zip**: 5 image(s)")
