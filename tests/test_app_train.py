@@ -34,7 +34,7 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     return ok(at)
 
 
-def wait_until_ended(job_id: str) -> jobs.Job:
+def wait_until_ended(job_id: str) -> jobs.TrainingJob:
     import time
     end = time.time() + JOB_TIMEOUT_S
     while time.time() < end:

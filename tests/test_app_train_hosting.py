@@ -28,7 +28,7 @@ def test_a_zip_named_in_any_script_trains_on_every_image_and_lists_what_it_leave
 def test_the_jobs_table_shows_only_this_session_s_jobs(train_env):
     for owner, name in (("this-session", "mine"), ("another-session", "theirs")):
         job_id, folder = jobs.new_folder(owner)
-        jobs.save(jobs.Job(id=job_id, name=name, folder=str(folder), data=str(folder / "data"),
+        jobs.save(jobs.TrainingJob(id=job_id, name=name, folder=str(folder), data=str(folder / "data"),
                            source=f"{name}-secret.zip", base=None, state="done", owner=owner))
     at = upload(open_train(), "stain.zip", color_zip(6))
     at.session_state["train.owner"] = "this-session"

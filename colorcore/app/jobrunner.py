@@ -33,7 +33,7 @@ from typing import Iterator
 
 from .. import paths
 from . import jobs
-from .jobs import Job
+from .jobs import TrainingJob
 
 #: Seconds between looks at the queue, the cancel file and the training process.
 POLL_S = 0.5
@@ -46,7 +46,7 @@ PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
-def turn(job: Job) -> Iterator[bool]:
+def turn(job: TrainingJob) -> Iterator[bool]:
     """Wait until ``job`` is first in the queue and holds the folder's lock; yields False if cancelled first."""
     with open(jobs.jobs_dir() / ".lock", "a+b") as lock:
         while True:
@@ -90,7 +90,7 @@ def _dies_with_parent():
     return arm
 
 
-def train_child(job: Job) -> int | None:
+def train_child(job: TrainingJob) -> int | None:
     """Run ``python -m colorcore train`` for ``job``; its exit status, or None if the job was cancelled.
 
     The child is stopped if this process is interrupted, and dies with it if it is killed.
@@ -131,7 +131,7 @@ def measured_speed(meta: dict) -> float | None:
     return statistics.median(h["images_per_s"] for h in epochs) * crop ** 2
 
 
-def evaluate_job(job: Job) -> dict:
+def evaluate_job(job: TrainingJob) -> dict:
     """Test metrics of the job's checkpoint, its base and gray on its held-out images; stored in the checkpoint.
 
     Returns
@@ -155,7 +155,7 @@ def evaluate_job(job: Job) -> dict:
     return results
 
 
-def publish(job: Job) -> str:
+def publish(job: TrainingJob) -> str:
     """Move the job's checkpoint into the user catalog under a name nothing else has; returns the name.
 
     The name was reserved when the job was submitted; a shipped checkpoint of that name that
@@ -188,7 +188,7 @@ def _terminate(signum, _frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def run(job: Job) -> int:
+def run(job: TrainingJob) -> int:
     """Run ``job`` to its end (done, failed or cancelled); returns 0, or 1 if it failed.
 
     Whatever goes wrong, the job ends: an exception (or SIGTERM, made one by :func:`main`) fails it with
@@ -207,7 +207,7 @@ def run(job: Job) -> int:
         return 1
 
 
-def _run(job: Job) -> int:
+def _run(job: TrainingJob) -> int:
     job.pid = os.getpid()
     jobs.save(job)
     with turn(job) as mine:

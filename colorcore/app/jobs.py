@@ -1,6 +1,6 @@
 """Training jobs of the explorer: a folder each on disk, run one at a time by a separate, lower-priority process.
 
-A job lives in ``<user checkpoints>/.jobs/<id>/`` (:func:`jobs_dir`): ``job.json`` (its :class:`Job`),
+A job lives in ``<user checkpoints>/.jobs/<id>/`` (:func:`jobs_dir`): ``job.json`` (its :class:`TrainingJob`),
 ``data/`` (the images of an uploaded ZIP), ``model.safetensors`` (the checkpoint while it trains),
 ``train.log``, ``runner.lock`` (held by its runner while it lives) and, when someone asks to stop
 it, a ``cancel`` file; before it is submitted the folder is a draft whose ``owner`` file names the
@@ -73,7 +73,7 @@ def max_queued() -> int:
 
 
 @dataclass
-class Job:
+class TrainingJob:
     """One training job as stored in its ``job.json``.
 
     Attributes
@@ -199,21 +199,21 @@ def remove_drafts(owner: str) -> None:
             shutil.rmtree(sub, ignore_errors=True)
 
 
-def save(job: Job) -> None:
+def save(job: TrainingJob) -> None:
     """Write ``job.json`` atomically."""
     atomic_write_bytes(job.path / "job.json", (json.dumps(dataclasses.asdict(job), indent=1) + "\n").encode())
 
 
-def load(folder: str | os.PathLike) -> Job:
+def load(folder: str | os.PathLike) -> TrainingJob:
     """The job stored in ``folder``; ``ValueError`` if it has none or it cannot be read."""
     try:
         values = json.loads((Path(folder) / "job.json").read_text())
-        return Job(**values)
+        return TrainingJob(**values)
     except (OSError, ValueError, TypeError) as err:
         raise ValueError(f"{folder}: not a training job ({err})") from None
 
 
-def find(job_id: str) -> Job | None:
+def find(job_id: str) -> TrainingJob | None:
     """The job with id ``job_id`` (16 hex digits), or None."""
     if not (len(job_id) == 16 and all(c in "0123456789abcdef" for c in job_id)):
         return None
@@ -239,7 +239,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def hold_runner_lock(job: Job) -> BinaryIO:
+def hold_runner_lock(job: TrainingJob) -> BinaryIO:
     """Lock ``job``'s :data:`RUNNER_LOCK` for as long as the returned file stays open: the runner's life.
 
     The file is locked under a name of its own first and then renamed, so no reader ever finds it
@@ -252,7 +252,7 @@ def hold_runner_lock(job: Job) -> BinaryIO:
     return handle
 
 
-def runner_alive(job: Job) -> bool:
+def runner_alive(job: TrainingJob) -> bool:
     """Whether ``job``'s runner process lives: it holds :data:`RUNNER_LOCK` (so a pid reused by another
     process does not count); before the runner has taken the lock, whether its pid is alive (a job
     being submitted has none yet: alive for :data:`SUBMIT_GRACE_S`)."""
@@ -268,7 +268,7 @@ def runner_alive(job: Job) -> bool:
     return False
 
 
-def refresh(job: Job) -> Job:
+def refresh(job: TrainingJob) -> TrainingJob:
     """``job`` as it stands.
 
     An active job whose runner is gone is ended here as its runner would have: failed with
@@ -289,7 +289,7 @@ def refresh(job: Job) -> Job:
     return job
 
 
-def list_jobs() -> list[Job]:
+def list_jobs() -> list[TrainingJob]:
     """Every submitted job, oldest first (drafts, folders without a job, are skipped)."""
     jobs = []
     for sub in job_folders():
@@ -301,12 +301,12 @@ def list_jobs() -> list[Job]:
     return sorted(jobs, key=lambda j: (j.created, j.id))
 
 
-def queue() -> list[Job]:
+def queue() -> list[TrainingJob]:
     """Active jobs in the order they run (the running one first)."""
     return [j for j in list_jobs() if j.active]
 
 
-def ahead_of(job: Job) -> list[Job]:
+def ahead_of(job: TrainingJob) -> list[TrainingJob]:
     """Active jobs that run before ``job``."""
     return [j for j in queue() if (j.created, j.id) < (job.created, job.id)]
 
@@ -336,12 +336,12 @@ def reserve_name(wanted: str) -> str:
     return name
 
 
-def runner_command(job: Job) -> list[str]:
+def runner_command(job: TrainingJob) -> list[str]:
     """The command that runs ``job``: ``python -m colorcore.app.jobrunner FOLDER``."""
     return [sys.executable, "-m", "colorcore.app.jobrunner", str(job.path)]
 
 
-def submit(job: Job) -> Job:
+def submit(job: TrainingJob) -> TrainingJob:
     """Store ``job`` as queued and start its runner in a session of its own (it outlives the page).
 
     Raises
@@ -365,7 +365,7 @@ def submit(job: Job) -> Job:
     return job
 
 
-def cancel(job: Job) -> None:
+def cancel(job: TrainingJob) -> None:
     """Ask ``job``'s runner to stop it (it removes the partial checkpoint); a job whose runner is gone ends here."""
     if not job.active:
         return
@@ -374,14 +374,14 @@ def cancel(job: Job) -> None:
         finish(job, "cancelled")
 
 
-def remove_outputs(job: Job) -> None:
+def remove_outputs(job: TrainingJob) -> None:
     """Delete what the job's training wrote in its folder: checkpoint, resume state, temporary files."""
     for pattern in ("*.safetensors*", ".*.tmp"):
         for path in job.path.glob(pattern):
             path.unlink(missing_ok=True)
 
 
-def finish(job: Job, state: str, error: str | None = None) -> None:
+def finish(job: TrainingJob, state: str, error: str | None = None) -> None:
     """End ``job`` in ``state``: its uploaded images are deleted, and a job that did not finish
     leaves no half-written checkpoint."""
     remove_outputs(job)

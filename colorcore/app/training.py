@@ -23,7 +23,7 @@ from ..metadata import model_spec, train_config
 from ..config import FINETUNE_DEFAULTS
 from ..units import DEFAULT_WORKING_SIZE
 from . import jobs, quotas
-from .jobs import Job
+from .jobs import TrainingJob
 from .trainingdata import PreparedData
 
 #: A run from scratch on the page: the study network with Huber loss on 128-px images, 64-px crops.
@@ -137,7 +137,7 @@ def estimate_line(req: TrainRequest, base_meta: dict | None) -> str:
     return text + "."
 
 
-def active_job_of(owner: str) -> Job | None:
+def active_job_of(owner: str) -> TrainingJob | None:
     """The queued or running job of session ``owner``, if any."""
     return next((j for j in jobs.queue() if j.owner == owner), None)
 
@@ -159,7 +159,7 @@ def check_config(req: TrainRequest) -> None:
     config_from_options(parse_options(train_args(req, jobs.checkpoint_name(req.name), "model.safetensors")))
 
 
-def start(req: TrainRequest, owner: str, base_meta: dict | None) -> Job:
+def start(req: TrainRequest, owner: str, base_meta: dict | None) -> TrainingJob:
     """Submit ``req`` as a job of session ``owner``.
 
     Raises
@@ -183,7 +183,7 @@ def start(req: TrainRequest, owner: str, base_meta: dict | None) -> Job:
     quotas.check_new_checkpoint(owner)
     job_id, folder = (req.data.job_id, jobs.jobs_dir() / req.data.job_id) if req.data.job_id else jobs.new_folder()
     name = jobs.reserve_name(req.name)
-    job = Job(id=job_id, name=name, folder=str(folder), data=req.data.folder, source=req.data.source,
+    job = TrainingJob(id=job_id, name=name, folder=str(folder), data=req.data.folder, source=req.data.source,
               base=req.base, epochs=req.epochs, n_train=req.n_train, n_val=req.n_val, n_test=req.n_test,
               estimate_s=request_estimate_s(req, base_meta), owner=owner)
     job.args = train_args(req, name, str(job.out))
@@ -200,7 +200,7 @@ class Progress:
     message: str
 
 
-def job_metadata(job: Job) -> dict | None:
+def job_metadata(job: TrainingJob) -> dict | None:
     """The metadata of the job's checkpoint: the one training, or the published one; None if there is none."""
     for source, catalog_only in ((job.out, False), (job.name, True)):
         try:
@@ -214,7 +214,7 @@ def _minutes(seconds: float) -> str:
     return f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{max(1, round(seconds))} s"
 
 
-def remaining_s(job: Job, meta: dict | None = None) -> float:
+def remaining_s(job: TrainingJob, meta: dict | None = None) -> float:
     """Expected seconds until ``job`` ends: its estimate, or from its epochs so far once it runs."""
     if job.state == "queued":
         return job.estimate_s
@@ -226,7 +226,7 @@ def remaining_s(job: Job, meta: dict | None = None) -> float:
     return max(0.0, job.estimate_s - elapsed) if job.active else 0.0
 
 
-def progress(job: Job) -> Progress:
+def progress(job: TrainingJob) -> Progress:
     """:class:`Progress` of ``job`` now."""
     meta = job_metadata(job)
     done = len((meta or {}).get("history") or [])
@@ -248,7 +248,7 @@ def progress(job: Job) -> Progress:
     return Progress(meta, 0.0, f"{job.state}" + (f": {job.error}" if job.error else ""))
 
 
-def result_rows(job: Job) -> list[dict]:
+def result_rows(job: TrainingJob) -> list[dict]:
     """Test metrics of a finished job's checkpoint, its base and gray on the same held-out images."""
     roles = {job.name: "this run", job.base: "base checkpoint", GRAY_BASELINE: "baseline (no colour)"}
     return [{"checkpoint": name, "role": roles.get(name, ""), **metrics} for name, metrics in job.metrics.items()]

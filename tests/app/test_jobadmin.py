@@ -20,12 +20,12 @@ def user_dir(tmp_path, monkeypatch, catalog_env):
     return folder
 
 
-def _job(owner: str, name: str, state: str, age_days: float, **fields) -> jobs.Job:
+def _job(owner: str, name: str, state: str, age_days: float, **fields) -> jobs.TrainingJob:
     job_id, folder = jobs.new_folder(owner)
     (folder / "data").mkdir()
     (folder / "data" / "img.png").write_bytes(b"x" * 1000)
     stamp = time.time() - age_days * DAY
-    job = jobs.Job(id=job_id, name=name, folder=str(folder), data=str(folder / "data"), source=f"{name}.zip",
+    job = jobs.TrainingJob(id=job_id, name=name, folder=str(folder), data=str(folder / "data"), source=f"{name}.zip",
                    base=None, state=state, owner=owner, created=stamp, finished=stamp, **fields)
     jobs.save(job)
     return job

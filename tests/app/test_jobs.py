@@ -28,7 +28,7 @@ def user_dir(tmp_path, monkeypatch, catalog_env):
     return folder
 
 
-def wait_for(job_id: str, test, timeout: float = JOB_TIMEOUT_S) -> jobs.Job:
+def wait_for(job_id: str, test, timeout: float = JOB_TIMEOUT_S) -> jobs.TrainingJob:
     """Poll the job until ``test(job)`` holds; fails with the job's log when it does not in time."""
     end = time.time() + timeout
     while time.time() < end:
@@ -98,7 +98,7 @@ def test_jobs_queue_one_at_a_time_and_cancelling_leaves_no_checkpoint(user_dir, 
     assert "stain" not in catalog_names() and not list(user_dir.glob("*.safetensors"))
 
 
-def read_log_epochs(job: jobs.Job) -> list[str]:
+def read_log_epochs(job: jobs.TrainingJob) -> list[str]:
     return [line for line in job.log.read_text().splitlines() if line.startswith("epoch ")]
 
 
@@ -106,7 +106,7 @@ def test_a_job_whose_runner_died_is_reported_failed(user_dir):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     job_id, folder = jobs.new_folder()
-    job = jobs.Job(id=job_id, name="x", folder=str(folder), data=str(folder), source="x", base=None,
+    job = jobs.TrainingJob(id=job_id, name="x", folder=str(folder), data=str(folder), source="x", base=None,
                    state="running", pid=dead.pid)
     jobs.save(job)
     found = jobs.find(job_id)
@@ -114,10 +114,10 @@ def test_a_job_whose_runner_died_is_reported_failed(user_dir):
     assert jobs.find("not-an-id") is None and jobs.find("0" * 16) is None
 
 
-def _draft_job(prepared, **fields) -> jobs.Job:
+def _draft_job(prepared, **fields) -> jobs.TrainingJob:
     """A stored, queued job on ``prepared`` (a ZIP's folder), not started: for running its runner in this process."""
     folder = Path(prepared.folder).parent
-    job = jobs.Job(id=prepared.job_id, name="stain", folder=str(folder), data=prepared.folder,
+    job = jobs.TrainingJob(id=prepared.job_id, name="stain", folder=str(folder), data=prepared.folder,
                    source=prepared.source, base=None, epochs=2, n_train=4, n_val=1, n_test=1, owner="owner-a",
                    **fields)
     job.args = training.train_args(_request(prepared, base=None), job.name, str(job.out))
@@ -125,7 +125,7 @@ def _draft_job(prepared, **fields) -> jobs.Job:
     return job
 
 
-def _assert_cleaned_up(job: jobs.Job, user_dir: Path) -> None:
+def _assert_cleaned_up(job: jobs.TrainingJob, user_dir: Path) -> None:
     """The job left nothing behind: no checkpoint or temporary file, no uploaded images, nothing in the catalog."""
     assert not list(job.path.glob("*.safetensors*")) and not list(job.path.glob(".*.tmp"))
     assert not Path(job.data).exists()
@@ -140,7 +140,7 @@ class Surprise(Exception):
 def test_an_unexpected_error_in_the_runner_fails_the_job_and_leaves_nothing(user_dir, monkeypatch):
     job = _draft_job(trainingdata.prepare_zip(color_zip(6), "stain.zip"))
 
-    def half_trained(running: jobs.Job) -> int:
+    def half_trained(running: jobs.TrainingJob) -> int:
         running.out.write_bytes(b"partial")
         (running.path / ".model.safetensors.x.tmp").write_bytes(b"half")
         raise Surprise("something nobody planned for")
@@ -214,7 +214,7 @@ def test_a_runner_killed_mid_job_is_reported_failed_after_a_restart_and_leaves_n
 def test_the_jobs_table_shows_a_session_only_its_own_jobs(user_dir):
     for owner, name in (("owner-a", "mine"), ("owner-b", "theirs"), ("owner-a", "mine-too")):
         job_id, folder = jobs.new_folder()
-        jobs.save(jobs.Job(id=job_id, name=name, folder=str(folder), data=str(folder), source=f"{name}.zip",
+        jobs.save(jobs.TrainingJob(id=job_id, name=name, folder=str(folder), data=str(folder), source=f"{name}.zip",
                            base=None, state="done", owner=owner))
     assert [r["checkpoint"] for r in training.queue_rows("owner-a")] == ["mine-too", "mine"]
     assert [r["data"] for r in training.queue_rows("owner-b")] == ["theirs.zip"]
@@ -235,11 +235,11 @@ def test_a_full_disk_while_training_writes_its_checkpoint_fails_the_job_and_leav
 def test_a_full_disk_while_the_runner_stores_the_test_scores_fails_the_job_and_leaves_nothing(
         user_dir, color_folder, tiny_checkpoint, monkeypatch):
     job_id, folder = jobs.new_folder("owner-a")
-    job = jobs.Job(id=job_id, name="stain", folder=str(folder), data=str(color_folder), source="a", base=None,
+    job = jobs.TrainingJob(id=job_id, name="stain", folder=str(folder), data=str(color_folder), source="a", base=None,
                    epochs=3, n_test=4, owner="owner-a")
     jobs.save(job)
 
-    def trained(running: jobs.Job) -> int:
+    def trained(running: jobs.TrainingJob) -> int:
         shutil.copy(tiny_checkpoint, running.out)
         return 0
 

@@ -64,7 +64,7 @@ def test_new_jobs_are_refused_over_the_checkpoint_quotas(user_dir):
     with pytest.raises(quotas.QuotaExceeded, match=f"take 0 kB.*{paths.USER_CHECKPOINTS_BYTES_ENV}"):
         quotas.check_new_checkpoint("s", paths.Quotas(checkpoint_bytes=100))
     job_id, folder = jobs.new_folder("s")
-    jobs.save(jobs.Job(id=job_id, name="a", folder=str(folder), data=str(folder), source="a.zip", base=None,
+    jobs.save(jobs.TrainingJob(id=job_id, name="a", folder=str(folder), data=str(folder), source="a.zip", base=None,
                        state="done", owner="s"))
     with pytest.raises(quotas.QuotaExceeded, match=f"this session has trained 1.*{paths.TRAIN_SESSION_CHECKPOINTS_ENV}"):
         quotas.check_new_checkpoint("s", paths.Quotas(session_checkpoints=1))
