@@ -132,7 +132,7 @@ def _patient_submit(key: tuple, fn: Callable, *args) -> Job:
     deadline = time.monotonic() + DOWNLOAD_PATIENCE_S
     while True:
         try:
-            return get_server().results.get_or_submit(key, fn, *args)
+            return get_server().result_cache.get_or_submit(key, fn, *args)
         except QueueFull:
             if time.monotonic() > deadline:
                 raise
@@ -156,7 +156,7 @@ def full_resolution_metrics(loaded: LoadedImage, outputs: dict[str, Colorized], 
     together, then waited for (with a note). A full queue is said (with "Try again"), a failed measurement
     reported (naming file and checkpoint); the rows of those measured are returned."""
     try:
-        jobs = get_server().results.get_or_submit_many(
+        jobs = get_server().result_cache.get_or_submit_many(
             [(("metrics", *_result_key(loaded, name, working_size, None)), results.full_resolution_metrics,
               (loaded.image, result, name), {}) for name, result in outputs.items()])
     except QueueFull as err:
@@ -182,7 +182,7 @@ def in_domain_elsewhere(loaded: LoadedImage, cat: Catalog, name: str) -> Job | N
     names = tuple(n for n in trust.checkable(cat.metas) if n != name)
     key = ("domain", loaded.digest, tuple((n, checkpoint_stamp(n)) for n in names))
     try:
-        return get_server().results.get_or_submit_many([(key, _verdicts_job, (loaded.image, names), {})],
+        return get_server().result_cache.get_or_submit_many([(key, _verdicts_job, (loaded.image, names), {})],
                                                        background=True)[0]
     except QueueFull:
         return None

@@ -131,7 +131,7 @@ class Server:
     def __init__(self, queue: WorkQueue, intake: Turnstile | None = None):
         self.queue = queue
         self.intake = intake or Turnstile.for_this_machine()
-        self.results = JobCache(queue)
+        self.result_cache = JobCache(queue)  # model results by key, shared by the sessions
         self.checkpoints = CheckpointStore()
         self.ready = threading.Event()
         self._failures: dict[str, tuple[str | None, str]] = {}  # name -> (its file's stamp then, why it failed)

@@ -113,7 +113,7 @@ def submit_previews(image: np.ndarray, digest: str, names: list[str], working_si
     server = server or get_server()
     requests = [(("preview", *result_key(digest, name, working_size, temperature), side), _preview_job,
                  (server.checkpoints, image, name, working_size, temperature, side), {}) for name in names]
-    return dict(zip(names, server.results.get_or_submit_many(requests)))
+    return dict(zip(names, server.result_cache.get_or_submit_many(requests)))
 
 
 def full_resolution(image: np.ndarray, colorized: Colorized) -> np.ndarray:
