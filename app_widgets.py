@@ -24,6 +24,7 @@ from colorcore.app.inputs import (LoadedImage, describe_kind, domain_hint, gathe
 from colorcore.app.names import content_hash, sanitize_filename
 from colorcore.app.results import WORKING_SIZES, Colorized
 from colorcore.io import Z_MAX, ImageError
+from colorcore.metadata import CheckpointMeta
 
 #: Session-state key of the images uploaded in this session, shared by the pages.
 SHARED_INPUTS_KEY = "app.inputs"
@@ -100,7 +101,7 @@ def working_size_picker(key: str) -> int:
                                  "give finer colour detail and take longer.")
 
 
-def temperature_picker(meta: dict, key: str) -> float | None:
+def temperature_picker(meta: CheckpointMeta, key: str) -> float | None:
     """Annealed-mean temperature slider for a classification checkpoint; None (no widget) otherwise."""
     if not is_vivid(meta):
         return None

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .metadata import DomainCheck, data_folder, split_files, train_config
+from .metadata import CheckpointMeta, DomainCheck, data_folder, split_files, train_config
 from .units import DEFAULT_WORKING_SIZE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -305,7 +305,7 @@ def verdict(check: DomainCheck, vectors: dict) -> Verdict:
 
 # ---------------------------------------------------------------- fitting a checkpoint from its files
 
-def training_root(meta: dict, data_root: str | os.PathLike | None = None) -> Path:
+def training_root(meta: CheckpointMeta, data_root: str | os.PathLike | None = None) -> Path:
     """The folder a checkpoint's recorded files are relative to.
 
     Parameters
@@ -335,7 +335,7 @@ def training_root(meta: dict, data_root: str | os.PathLike | None = None) -> Pat
                      f"holding the data sets (--data-root DIR, with {Path(recorded).name}/ in it)")
 
 
-def check_size(meta: dict) -> int:
+def check_size(meta: CheckpointMeta) -> int:
     """Long side the encoder sees images at for the check: the size the checkpoint was trained at."""
     return int(train_config(meta).get("size") or DEFAULT_WORKING_SIZE)
 

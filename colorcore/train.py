@@ -32,6 +32,7 @@ from .finetune import load_parent
 from .io import to_uint8
 from .lab import decode_ab, lab_to_rgb
 from .losses import get_loss, rebalanced_cross_entropy
+from .metadata import CheckpointMeta
 from .metrics import ab_rmse, psnr
 from .models import get_spec
 from .quantize import fit_bins, grid_counts
@@ -91,7 +92,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     loss_fn: LossFn                 # (model(x, raw=True), encoded a*b* target) -> scalar
     data: TrainingSet
-    meta: dict                      # checkpoint metadata, history updated each epoch
+    meta: CheckpointMeta                      # checkpoint metadata, history updated each epoch
     history: list[dict]             # one entry per completed epoch (resumed runs start with the old ones)
     start_epoch: int
     steps_per_epoch: int

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from ..checkpoints import (GRAY_BASELINE, SUFFIX, CheckpointError, catalog_names, checkpoint_stamp, read_metadata,
                            resolve)
-from ..metadata import data_folder, default_temperature, model_spec, parent, summary, train_images
+from ..metadata import CheckpointMeta, data_folder, default_temperature, model_spec, parent, summary, train_images
 from ..metadata import domain as domain_of
 from ..paths import catalog_dir
 
@@ -86,7 +86,7 @@ def group_by_domain(metas: dict) -> dict[str, list[str]]:
     return {d: sorted(groups[d]) for d in order}
 
 
-def is_vivid(meta: dict) -> bool:
+def is_vivid(meta: CheckpointMeta) -> bool:
     """True for a classification (vivid-colour) checkpoint, which takes an annealed-mean temperature."""
     try:
         return model_spec(meta).takes_temperature
@@ -100,7 +100,7 @@ def _fmt(value, spec: str, unit: str = "") -> str:
     return f"{value:{spec}}{unit}"
 
 
-def checkpoint_label(meta: dict) -> str:
+def checkpoint_label(meta: CheckpointMeta) -> str:
     """One line saying what a checkpoint was trained on and how it scored.
 
     Example: ``places500-huber · scenes, 500 train images, huber loss · test PSNR 23.1 dB,
@@ -137,7 +137,7 @@ def is_shipped(name: str) -> bool:
 UPLOADED_DATA = "images uploaded on the Train page"
 
 
-def public_description(name: str, meta: dict) -> str:
+def public_description(name: str, meta: CheckpointMeta) -> str:
     """The description every user is shown: a shipped checkpoint's own; for one a user trained, what it was trained
     from and on how many images, never the data's name (an uploaded ZIP's file name) or its folder, which its
     recorded description and training settings hold."""
@@ -181,7 +181,7 @@ def preferred_checkpoint(metas: dict) -> str | None:
     return min(metas, key=key)
 
 
-def _trained_on_scenes(meta: dict) -> bool:
+def _trained_on_scenes(meta: CheckpointMeta) -> bool:
     """Domain ``scenes``; for a checkpoint that records no domain, a data root named ``places``."""
     domain = domain_of(meta)
     if domain != "other":
@@ -190,7 +190,7 @@ def _trained_on_scenes(meta: dict) -> bool:
     return PurePosixPath(root).name == SCENES_FOLDER
 
 
-def in_study_grid(meta: dict) -> bool:
+def in_study_grid(meta: CheckpointMeta) -> bool:
     """True for a checkpoint of the study's grid, recognised by its metadata (never by its name).
 
     That is: trained on scenes (domain ``scenes``, or no domain and a data root named ``places``), model

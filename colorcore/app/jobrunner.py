@@ -29,11 +29,14 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .. import paths
 from . import jobs
 from .jobs import TrainingJob
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..metadata import CheckpointMeta
 
 #: Seconds between looks at the queue, the cancel file and the training process.
 POLL_S = 0.5
@@ -119,7 +122,7 @@ def _last_lines(path: Path, n: int = ERROR_LINES) -> str:
     return " / ".join(lines[-n:])
 
 
-def measured_speed(meta: dict) -> float | None:
+def measured_speed(meta: CheckpointMeta) -> float | None:
     """Training pixels per second of a run: median images/s of its epochs times the crop's pixels."""
     from ..metadata import history, train_config
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import paths
 from ..checkpoints import GRAY_BASELINE, checkpoint_stamp
-from ..metadata import data_folder, history, split_metrics
+from ..metadata import CheckpointMeta, data_folder, history, split_metrics
 from ..infer import Prediction, merge, predict
 from ..io import ImageInfo, encode_result, to_uint8
 from ..metrics import METRIC_NAMES, Histogram, MetricAccumulator, ab_histogram, chroma_hue, colorfulness, lab_of
@@ -241,6 +241,6 @@ def test_metrics_rows(metas: dict, baselines: dict | None = None) -> list[dict]:
     return rows
 
 
-def has_history(meta: dict) -> bool:
+def has_history(meta: CheckpointMeta) -> bool:
     """True when a checkpoint recorded at least one epoch."""
     return bool(history(meta))

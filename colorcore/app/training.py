@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..checkpoints import GRAY_BASELINE, CheckpointError, read_metadata
-from ..metadata import model_spec, train_config
+from ..metadata import CheckpointMeta, model_spec, train_config
 from ..config import FINETUNE_DEFAULTS
 from ..units import DEFAULT_WORKING_SIZE
 from . import jobs, quotas
@@ -79,7 +79,7 @@ def base_choices(metas: dict) -> list[str]:
     return out
 
 
-def settings(base_meta: dict | None) -> dict:
+def settings(base_meta: CheckpointMeta | None) -> dict:
     """``size``, ``crop`` and default ``epochs`` of a run from ``base_meta`` (None: from scratch)."""
     if base_meta is None:
         return {k: SCRATCH[k] for k in ("size", "crop", "epochs")}
@@ -118,14 +118,14 @@ def estimate_s(n_train: int, n_val: int, n_test: int, epochs: int, size: int, cr
     return STARTUP_S + (train + validate + evaluate) / pixels_per_s
 
 
-def request_estimate_s(req: TrainRequest, base_meta: dict | None) -> float:
+def request_estimate_s(req: TrainRequest, base_meta: CheckpointMeta | None) -> float:
     """:func:`estimate_s` of a request at the measured speed."""
     shape = settings(base_meta)
     return estimate_s(req.n_train, req.n_val, req.n_test, req.epochs, shape["size"], shape["crop"],
                       measured_pixels_per_s()[0], 3 if req.base else 2)
 
 
-def estimate_line(req: TrainRequest, base_meta: dict | None) -> str:
+def estimate_line(req: TrainRequest, base_meta: CheckpointMeta | None) -> str:
     """How long ``req`` will take here, and how long the jobs ahead of it, as a sentence."""
     pixels, how = measured_pixels_per_s()
     text = (f"About {_minutes(request_estimate_s(req, base_meta))} at this machine's speed "
@@ -159,7 +159,7 @@ def check_config(req: TrainRequest) -> None:
     config_from_options(parse_options(train_args(req, jobs.checkpoint_name(req.name), "model.safetensors")))
 
 
-def start(req: TrainRequest, owner: str, base_meta: dict | None) -> TrainingJob:
+def start(req: TrainRequest, owner: str, base_meta: CheckpointMeta | None) -> TrainingJob:
     """Submit ``req`` as a job of session ``owner``.
 
     Raises
@@ -195,7 +195,7 @@ class Progress:
     """Where a job stands: ``meta`` (its checkpoint's metadata, None before the first epoch), a fraction done
     and a line for the user."""
 
-    meta: dict | None
+    meta: CheckpointMeta | None
     fraction: float
     message: str
 
@@ -214,7 +214,7 @@ def _minutes(seconds: float) -> str:
     return f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{max(1, round(seconds))} s"
 
 
-def remaining_s(job: TrainingJob, meta: dict | None = None) -> float:
+def remaining_s(job: TrainingJob, meta: CheckpointMeta | None = None) -> float:
     """Expected seconds until ``job`` ends: its estimate, or from its epochs so far once it runs."""
     if job.state == "queued":
         return job.estimate_s

@@ -11,7 +11,7 @@ from typing import Iterable
 import numpy as np
 
 from ..checkpoints import Checkpoint
-from ..metadata import domain_check
+from ..metadata import CheckpointMeta, domain_check
 from ..domain import Verdict
 from ..infer import domain_verdict
 from .catalog import domain_of
@@ -44,7 +44,7 @@ def in_domain_names(found: dict[str, Verdict]) -> list[str]:
     return sorted((name for name, v in found.items() if v.in_domain), key=lambda name: found[name].score)
 
 
-def warning_text(name: str, meta: dict, score: float, suggestions: list[str] | None) -> str:
+def warning_text(name: str, meta: CheckpointMeta, score: float, suggestions: list[str] | None) -> str:
     """The warning shown next to an out-of-domain result.
 
     Parameters
