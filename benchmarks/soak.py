@@ -132,12 +132,13 @@ class Inputs:
         self.count = 0
         self.lock = threading.Lock()
 
-    def next(self) -> tuple[Path, str]:
-        """A new file on disk and its kind; three in four are distinct from every earlier one."""
+    def next(self, turn: int | None = None) -> tuple[Path, str]:
+        """A new file on disk and its kind (``SAMPLES[turn]`` in turn, or the next of all callers' when None);
+        three in four are distinct from every earlier one."""
         with self.lock:
             i = self.count
             self.count += 1
-            source, kind = SAMPLES[i % len(SAMPLES)]
+            source, kind = SAMPLES[(i if turn is None else turn) % len(SAMPLES)]
             distinct = self.rng.random() < 0.75
             data = variant(ROOT / "samples" / source, self.rng, distinct)
         path = self.folder / f"{STEMS[i % len(STEMS)]} {i}{Path(source).suffix}"
@@ -247,16 +248,22 @@ async def _page_state(page) -> str:
         return _reason(err)
 
 
-async def browser_session(browser, url: str, inputs: Inputs, stop: threading.Event, tally: Tally) -> None:
-    """Loop until ``stop``: Colorize an upload, download its full-resolution PNG, Compare the same upload."""
+async def browser_session(browser, url: str, inputs: Inputs, stop: threading.Event, tally: Tally, first: int = 0
+                          ) -> None:
+    """Loop until ``stop``: Colorize an upload, download its full-resolution PNG, Compare the same upload.
+
+    The session walks the kinds of :data:`SAMPLES` in turn from ``first``, whatever the API clients take, so
+    even a short run uploads every kind on the page."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = await context.new_page()
     page.on("pageerror", lambda exc: tally.fail("browser page error", str(exc)))
     try:
         await page.goto(url, timeout=STEP_LIMIT_S * 1000)
         await _idle(page)
+        turn = first
         while not stop.is_set():
-            path, kind = inputs.next()
+            path, kind = inputs.next(turn)
+            turn += 1
             if not await _step(f"colorize {kind}", tally, _colorize(page, path), page):
                 await page.goto(url, timeout=STEP_LIMIT_S * 1000)
                 continue
@@ -335,7 +342,7 @@ async def run_browsers(url: str, inputs: Inputs, sessions: int, folder: Path, st
         browser = await pw.chromium.launch(executable_path=browser_app.CHROMIUM, args=browser_app.CHROMIUM_ARGS,
                                            headless=True)
         try:
-            tasks = [browser_session(browser, url, inputs, stop, tally) for _ in range(sessions)]
+            tasks = [browser_session(browser, url, inputs, stop, tally, first=i) for i in range(sessions)]
             if train:
                 tasks.append(training_session(browser, url, folder, tally))
             await asyncio.gather(*tasks)
