@@ -255,7 +255,7 @@ def comparison_slider(before: np.ndarray, after: np.ndarray, after_label: str) -
 
     ``st.iframe`` first asks whether its text is a URL with :func:`urllib.parse.urlsplit`, whose cache keeps
     its last 128 arguments and results: here whole slider pages (base64 PNGs, hundreds of KB each) held for
-    as long as the server runs (about 70 MB in the soak; docs/reliability.md).  The cache is emptied after
+    as long as the server runs (33 MB and growing at minute 11 of the soak; docs/reliability.md).  The cache is emptied after
     each slider; it only spares re-parsing short URLs.
     """
     st.iframe(display.slider_html(display.resized_to(before, after.shape[:2]), after, after_label=after_label))

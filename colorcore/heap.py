@@ -11,7 +11,6 @@ level each arena ever reached.  On a system without glibc it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import threading
 import time
 
@@ -20,14 +19,12 @@ TRIM_EVERY_S = 10
 
 
 def _glibc_trim():
-    """glibc's ``malloc_trim``, or None where the C library is not glibc."""
-    name = ctypes.util.find_library("c")
+    """glibc's ``malloc_trim`` from the process's own symbols, or None where the C library has none."""
     try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
-    if trim is not None:
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     return trim
 
 
